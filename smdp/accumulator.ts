@@ -1,0 +1,127 @@
+/**
+ * Pairing accumulators (PROTOCOLS.md §6). Every PST check is brought to the accumulation form
+ *   e(P_0, [1]_2) · Π_{j=1..N} e(P_j, [τ_j]_2) = 1
+ * with the G2 side fixed by the SRS. An accumulator is the N+1 G1 points (P_0..P_N).
+ *
+ * Verifiers keep accumulators *pending*: as lists of (slot, point, scalar) terms. Folding
+ * with a challenge γ only scales scalars (field work); the points are combined once, at the
+ * end, by one MSM per slot over every term of every block (gathering instead of one scalar
+ * multiplication per term), then one multi-pairing of N+1 pairs with cached G2 line
+ * precomputations.
+ *
+ * Soundness of folding: if some child accumulator A_k fails its pairing equation, then
+ * Π_k (pairing product of A_k)^{γ^k} is a non-zero polynomial in γ of degree < F in the
+ * exponent, so a transcript-drawn γ makes the fold pass with probability ≤ (F−1)/r.
+ */
+import { Fr, G1, bls, type G1Affine, type G1Point, g1BatchAffine } from './field.ts';
+import { msmFull } from './msm.ts';
+import type { VerifierKey } from './srs.ts';
+
+export interface AccTerm {
+  readonly slot: number;
+  readonly point: G1Point;
+  readonly scalar: bigint;
+}
+
+/** An accumulator as a formal linear combination of G1 points, slot by slot. */
+export class PendingAccumulator {
+  /** Terms whose point is an arbitrary G1 point. */
+  readonly terms: AccTerm[] = [];
+  /** Coefficient of the generator g1 in slot 0 (kept apart: every opening has a −y·g1 term). */
+  g1Scalar = 0n;
+
+  constructor(readonly N: number) {}
+
+  add(slot: number, point: G1Point, scalar: bigint): this {
+    if (slot < 0 || slot > this.N) throw new Error(`PendingAccumulator.add: slot ${slot} outside 0..${this.N}`);
+    if (scalar !== 0n && !point.is0()) this.terms.push({ slot, point, scalar: Fr.create(scalar) });
+    return this;
+  }
+
+  addG1(scalar: bigint): this {
+    this.g1Scalar = Fr.add(this.g1Scalar, Fr.create(scalar));
+    return this;
+  }
+
+  /** this += c · other */
+  absorbScaled(other: PendingAccumulator, c: bigint): this {
+    if (other.N !== this.N) throw new Error(`PendingAccumulator: N mismatch ${this.N} vs ${other.N}`);
+    for (const t of other.terms) this.terms.push({ slot: t.slot, point: t.point, scalar: Fr.mul(t.scalar, c) });
+    this.g1Scalar = Fr.add(this.g1Scalar, Fr.mul(other.g1Scalar, c));
+    return this;
+  }
+
+  /** The N+1 points, by one MSM per slot. */
+  evaluate(): G1Point[] {
+    const bySlot: AccTerm[][] = Array.from({ length: this.N + 1 }, () => []);
+    for (const t of this.terms) bySlot[t.slot]!.push(t);
+    return bySlot.map((terms, slot) => {
+      const affine = toAffineAll(terms.map((t) => t.point));
+      let p = msmFull(affine, terms.map((t) => t.scalar));
+      if (slot === 0 && this.g1Scalar !== 0n) p = p.add(G1.BASE.multiply(this.g1Scalar));
+      return p;
+    });
+  }
+}
+
+/** A commitment given as a linear combination Σ s_k·C_k (a batched opening's Σ η^k C_k). */
+export type CommitmentTerms = readonly { readonly point: G1Point; readonly scalar: bigint }[];
+
+/**
+ * The accumulator terms of one PST opening: C at ρ (μ variables) with value y, quotients π.
+ * C is passed as terms so that batched commitments are never combined on their own: their
+ * points join the final MSM.
+ */
+export function openingAccumulator(N: number, C: CommitmentTerms, y: bigint, point: readonly bigint[], quotients: readonly G1Point[]): PendingAccumulator {
+  const mu = point.length;
+  if (quotients.length !== mu) throw new Error(`openingAccumulator: expected ${mu} quotients, got ${quotients.length}`);
+  if (mu > N) throw new Error(`openingAccumulator: ${mu} variables exceed the SRS size ${N}`);
+  const acc = new PendingAccumulator(N);
+  // e(C − [y]_1 + Σ ρ_i π_i, [1]_2) · Π_i e(−π_i, [τ_{N−μ+i}]_2) = 1
+  for (const c of C) acc.add(0, c.point, c.scalar);
+  acc.addG1(Fr.neg(y));
+  quotients.forEach((pi, i) => {
+    acc.add(0, pi, point[i]!);
+    acc.add(N - mu + i + 1, pi, Fr.neg(1n));
+  });
+  return acc;
+}
+
+type Precompute = ReturnType<typeof bls.utils.calcPairingPrecomputes>;
+const precomputeCache = new WeakMap<VerifierKey, Precompute[]>();
+
+function g2Precomputes(vk: VerifierKey): Precompute[] {
+  let pre = precomputeCache.get(vk);
+  if (!pre) {
+    pre = [vk.g2One, ...vk.g2Tau].map((q) => bls.utils.calcPairingPrecomputes(q));
+    precomputeCache.set(vk, pre);
+  }
+  return pre;
+}
+
+/** e(P_0,[1]_2)·Π_j e(P_j,[τ_j]_2) == 1, as one multi-Miller loop and one final exponentiation. */
+export function pairingCheck(vk: VerifierKey, P: readonly G1Point[]): boolean {
+  if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);
+  const pre = g2Precomputes(vk);
+  const live = P.map((p, j) => ({ p, j })).filter(({ p }) => !p.is0());
+  if (live.length === 0) return true;
+  const affine = toAffineAll(live.map(({ p }) => p));
+  const Fp12 = bls.fields.Fp12;
+  const f = bls.millerLoopBatch(live.map(({ j }, k) => [pre[j]!, affine[k]!.x, affine[k]!.y]));
+  return Fp12.eql(Fp12.finalExponentiate(f), Fp12.ONE);
+}
+
+/** Affine forms of non-identity points (one inversion for the points not already normalised). */
+export function toAffineAll(points: readonly G1Point[]): G1Affine[] {
+  const out = new Array<G1Affine>(points.length);
+  const todo: number[] = [];
+  points.forEach((p, i) => {
+    if (p.Z === 1n) out[i] = { x: p.X, y: p.Y };
+    else todo.push(i);
+  });
+  if (todo.length > 0) {
+    const aff = g1BatchAffine(todo.map((i) => points[i]!));
+    todo.forEach((i, k) => (out[i] = aff[k]!));
+  }
+  return out;
+}

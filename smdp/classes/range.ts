@@ -1,0 +1,205 @@
+/**
+ * Range and square-sum sub-protocol shared by `norm`, `linf` and the low-rank residual
+ * (PROTOCOLS.md §5.4, with one tightening documented in smdp/README.md §Range weights).
+ *
+ * For a bound B ≥ 1 let ℓ = bitlen(2B) and weights w_j = 2^j (j < ℓ−1),
+ * w_{ℓ−1} = 2B − 2^{ℓ−1} + 1. Every integer x ∈ [0, 2B] is Σ_j w_j·β_j for bits β_j, and
+ * every bit pattern gives Σ_j w_j·β_j ∈ [0, 2B] exactly (max = 2^{ℓ−1} − 1 + w_{ℓ−1} = 2B).
+ * So committed bits β_j with Δ_i + B = Σ_j w_j β_{j,i} prove |Δ_i| ≤ B exactly. (With
+ * plain powers of two, Σ_j 2^j β_j reaches 2^ℓ − 1, which can exceed 2B: an linf bound
+ * would only hold up to 2^ℓ − 1 − B.) B = 0 gives ℓ = 0: Δ = 0.
+ *
+ * Relation: C_Δ + [B]_1 = Σ_j w_j·C_{β_j} (checked on commitments: the all-ones vector
+ * commits to g1), and one sumcheck batching
+ *   Σ_b eq(r,b)·Σ_j α^j β_j(b)(β_j(b) − 1)  +  c·Σ_b Δ(b)²   =  c·S,   Δ(b) = Σ_j w_j β_j(b) − B
+ * (degree 3; the square-sum term only when `withSquareSum`). Since |Δ_i| ≤ B and
+ * n·B² < r is checked, the field value S is the integer Σ Δ_i².
+ * Soundness: non-boolean bits survive the zerocheck with probability ≤ (μ + ℓ)/|F| (α, r
+ * random); a false S survives with probability ≤ 3μ/|F|.
+ */
+import type { PendingAccumulator } from '../accumulator.ts';
+import { Fr, G1, R, type G1Point } from '../field.ts';
+import { eqEval, eqTable } from '../mle.ts';
+import { commitBits, type ProverContext } from '../pst.ts';
+import { proveSumcheck, verifySumcheck, type SumcheckProof } from '../sumcheck.ts';
+import type { Transcript } from '../transcript.ts';
+
+export function rangeWeights(B: bigint): bigint[] {
+  if (B < 0n) throw new Error(`rangeWeights: expected B ≥ 0, got ${B}`);
+  if (B === 0n) return [];
+  const ell = (2n * B).toString(2).length;
+  const w: bigint[] = [];
+  for (let j = 0; j < ell - 1; j++) w.push(1n << BigInt(j));
+  w.push(2n * B - (1n << BigInt(ell - 1)) + 1n);
+  return w;
+}
+
+/** Bits β_j with x = Σ_j w_j β_j, for x ∈ [0, 2B]. */
+export function decomposeInRange(x: bigint, weights: readonly bigint[]): number[] {
+  const ell = weights.length;
+  const bits = new Array<number>(ell).fill(0);
+  if (ell === 0) return bits;
+  const top = weights[ell - 1]!;
+  let rest = x;
+  if (x >= 1n << BigInt(ell - 1)) {
+    bits[ell - 1] = 1;
+    rest = x - top;
+  }
+  for (let j = 0; j < ell - 1; j++) bits[j] = Number((rest >> BigInt(j)) & 1n);
+  return bits;
+}
+
+/** The largest Σ Δ² that stays an integer in Fr: n·B² < r (so S cannot wrap). */
+export function squareSumFits(mu: number, B: bigint): boolean {
+  return (1n << BigInt(mu)) * B * B < R;
+}
+
+export interface RangeProof {
+  readonly bitCommitments: readonly G1Point[];
+  /** Σ Δ_i² when the square sum is proven. */
+  readonly squaredNorm: bigint | null;
+  readonly sumcheck: SumcheckProof;
+  /** β_j(ρ) */
+  readonly bitEvals: readonly bigint[];
+}
+
+export interface RangeProverOutput {
+  readonly proof: RangeProof;
+  readonly point: bigint[];
+  /** β_j as field vectors, for the batched opening at ρ. */
+  readonly bitTables: bigint[][];
+}
+
+/** The prover's committed range witness: bits of Δ + B and their commitments. */
+export interface RangeWitness {
+  readonly B: bigint;
+  /** Number of entries (a power of two). */
+  readonly n: number;
+  readonly bits: readonly Uint8Array[];
+  readonly bitCommitments: readonly G1Point[];
+  /** Σ Δ_i² (exact integer) */
+  readonly squaredNorm: bigint;
+  /** Σ_j w_j·C_{β_j} − [B]_1 = C(Δ) */
+  readonly deltaCommitment: G1Point;
+}
+
+/**
+ * Commit the bits of Δ + B. `deltas` must satisfy |Δ_i| ≤ B: callers check first and raise
+ * DriftPolicyViolation otherwise (this throws a plain Error on a caller bug).
+ */
+export async function commitRange(ctx: ProverContext, deltas: readonly bigint[], B: bigint): Promise<RangeWitness> {
+  const n = deltas.length;
+  const weights = rangeWeights(B);
+  const ell = weights.length;
+  const bits: Uint8Array[] = Array.from({ length: ell }, () => new Uint8Array(n));
+  let S = 0n;
+  for (let i = 0; i < n; i++) {
+    const d = deltas[i]!;
+    if (d > B || d < -B) throw new Error(`commitRange: |Δ[${i}]| = ${d < 0n ? -d : d} exceeds B = ${B} (caller must refuse first)`);
+    S += d * d;
+    const bs = decomposeInRange(d + B, weights);
+    for (let j = 0; j < ell; j++) bits[j]![i] = bs[j]!;
+  }
+  const bitCommitments: G1Point[] = [];
+  for (const b of bits) bitCommitments.push(await commitBits(ctx, b));
+  return { B, n, bits, bitCommitments, squaredNorm: S, deltaCommitment: impliedCommitment(bitCommitments, weights, B) };
+}
+
+/** Absorb the bit commitments (and S), run the batched sumcheck, absorb β_j(ρ). */
+export function proveRange(t: Transcript, label: string, wit: RangeWitness, withSquareSum: boolean): RangeProverOutput {
+  const { B, bits, bitCommitments } = wit;
+  const S = wit.squaredNorm;
+  const weights = rangeWeights(B);
+  const ell = weights.length;
+  const n = wit.n;
+  t.absorbG1s(`${label}.bits`, bitCommitments);
+  if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, S);
+  const mu = 31 - Math.clz32(n);
+  const r = t.challenges(`${label}.r`, mu);
+  const alpha = t.challenge(`${label}.alpha`);
+  const c = withSquareSum ? t.challenge(`${label}.c`) : 0n;
+  const bitTables = bits.map((b) => Array.from(b, (x) => (x ? 1n : 0n)));
+  const alphaPow = powers(alpha, ell);
+  const wField = weights.map((w) => Fr.create(w));
+  const negB = Fr.neg(Fr.create(B));
+  const combine = (v: readonly bigint[]): bigint => rangeCombine(v, alphaPow, wField, negB, c, withSquareSum);
+  const sc = proveSumcheck(t, `${label}.sumcheck`, [eqTable(r), ...bitTables], 3, combine);
+  const bitEvals = sc.finalValues.slice(1);
+  t.absorbScalars(`${label}.bitEvals`, bitEvals);
+  return { proof: { bitCommitments, squaredNorm: withSquareSum ? S : null, sumcheck: sc.proof, bitEvals }, point: sc.point, bitTables };
+}
+
+function powers(x: bigint, n: number): bigint[] {
+  const out: bigint[] = [];
+  let p = 1n;
+  for (let i = 0; i < n; i++) {
+    out.push(p);
+    p = Fr.mul(p, x);
+  }
+  return out;
+}
+
+/** v = [eq, β_0..β_{ℓ−1}] ↦ eq·Σ α^j β_j(β_j−1) + c·(Σ w_j β_j − B)² */
+function rangeCombine(v: readonly bigint[], alphaPow: readonly bigint[], w: readonly bigint[], negB: bigint, c: bigint, sq: boolean): bigint {
+  let bool = 0n;
+  let delta = negB;
+  for (let j = 0; j < alphaPow.length; j++) {
+    const b = v[j + 1]!;
+    if (b !== 0n && b !== 1n) bool = Fr.add(bool, Fr.mul(alphaPow[j]!, Fr.mul(b, Fr.sub(b, 1n))));
+    if (sq && b !== 0n) delta = Fr.add(delta, b === 1n ? w[j]! : Fr.mul(w[j]!, b));
+  }
+  let out = bool === 0n ? 0n : Fr.mul(v[0]!, bool);
+  if (sq) out = Fr.add(out, Fr.mul(c, Fr.sqr(delta)));
+  return out;
+}
+
+export type RangeVerification =
+  | {
+      readonly ok: true;
+      readonly point: bigint[];
+      /** Δ(ρ) = Σ_j w_j β_j(ρ) − B */
+      readonly deltaAtPoint: bigint;
+      /** Σ_j w_j·C_{β_j} − [B]_1 = the commitment of Δ the bits define */
+      readonly impliedCommitment: G1Point;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/** Transcript-mirroring verification of a range proof over μ variables. */
+export function verifyRange(t: Transcript, label: string, proof: RangeProof, mu: number, B: bigint, withSquareSum: boolean): RangeVerification {
+  const weights = rangeWeights(B);
+  const ell = weights.length;
+  if (proof.bitCommitments.length !== ell) return { ok: false, reason: `${label}: expected ${ell} bit commitments for B = ${B}, got ${proof.bitCommitments.length}` };
+  if (proof.bitEvals.length !== ell) return { ok: false, reason: `${label}: expected ${ell} bit evaluations, got ${proof.bitEvals.length}` };
+  if ((proof.squaredNorm !== null) !== withSquareSum) return { ok: false, reason: `${label}: squared norm ${withSquareSum ? 'missing' : 'unexpected'}` };
+  if (withSquareSum && !squareSumFits(mu, B)) return { ok: false, reason: `${label}: n·B² ≥ r, the square sum could wrap in the field` };
+  t.absorbG1s(`${label}.bits`, proof.bitCommitments);
+  const S = proof.squaredNorm ?? 0n;
+  if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, S);
+  const r = t.challenges(`${label}.r`, mu);
+  const alpha = t.challenge(`${label}.alpha`);
+  const c = withSquareSum ? t.challenge(`${label}.c`) : 0n;
+  const sc = verifySumcheck(t, `${label}.sumcheck`, proof.sumcheck, mu, 3, Fr.mul(c, S));
+  if (!sc.ok) return sc;
+  const wField = weights.map((w) => Fr.create(w));
+  const negB = Fr.neg(Fr.create(B));
+  const expected = rangeCombine([eqEval(r, sc.point), ...proof.bitEvals], powers(alpha, ell), wField, negB, c, withSquareSum);
+  if (expected !== sc.finalClaim) return { ok: false, reason: `${label}: sumcheck final claim does not match the bit evaluations (non-boolean bits or a wrong squared norm)` };
+  t.absorbScalars(`${label}.bitEvals`, proof.bitEvals);
+  let delta = negB;
+  for (let j = 0; j < ell; j++) delta = Fr.add(delta, Fr.mul(wField[j]!, proof.bitEvals[j]!));
+  return { ok: true, point: sc.point, deltaAtPoint: delta, impliedCommitment: impliedCommitment(proof.bitCommitments, weights, B) };
+}
+
+/** Σ_j w_j·C_j − B·g1, with doublings for the power-of-two weights. */
+export function impliedCommitment(cs: readonly G1Point[], weights: readonly bigint[], B: bigint): G1Point {
+  const ell = cs.length;
+  let acc = G1.ZERO;
+  for (let j = ell - 2; j >= 0; j--) acc = acc.double().add(cs[j]!);
+  if (ell > 0) {
+    const top = cs[ell - 1]!;
+    acc = acc.add(top.is0() ? top : top.multiplyUnsafe(weights[ell - 1]!));
+  }
+  return B === 0n ? acc : acc.subtract(G1.BASE.multiply(B));
+}
+
+export type { PendingAccumulator };
