@@ -1,0 +1,151 @@
+/**
+ * Block proof dispatch (PROTOCOLS.md §5, §6; ../../shared/PROTOCOLS.md).
+ *
+ * A block record in a certificate is (statement, proof bytes). The statement's drift spec
+ * alone decides which protocol the bytes belong to (`BlockProofKind`): there is no separate
+ * tag a forger could set to route a proof to a weaker verifier. norm and linf share one
+ * protocol (classes/norm.ts) and differ only in the statement, which its transcript absorbs.
+ *
+ * `verifyBlockProof` is the untrusted-bytes edge for one block: it decodes the proof with the
+ * class's total decoder, then runs the class's non-pairing checks. Outcomes:
+ *   - valid: the block's pending accumulator (null for classes without a pairing check:
+ *     sparse-revealed, free) and its summary for the tensor-level checks (aggregate.ts);
+ *   - rejected: a reason. Malformed proof bytes (an `SmdpError` from the decoder) are a
+ *     rejection of that block, never a crash of the certificate verifier: the certificate
+ *     decoded fine, one of its blocks does not hold.
+ * Relation, assumptions and soundness error are those of the class's own file. One extra
+ * check lives here: the statement's SRS id must be the SRS the caller verifies under —
+ * the transcript binds the *stated* id, the pairing uses the *actual* SRS, so a statement
+ * naming another SRS would otherwise have its challenges drawn for one setup and its
+ * openings checked against another.
+ *
+ * Adding a class is one entry in `BLOCK_PROOF_CODECS` plus its case in `blockProofKind`.
+ */
+import { SmdpError, badInput } from './errors.ts';
+import type { Srs } from './srs.ts';
+import type { BlockStatement, DriftSpec } from './statement.ts';
+import { blockRejected, type BlockCheck } from './classes/common.ts';
+import { verifyFree } from './classes/free.ts';
+import { decodeLowRankProof, encodeLowRankProof, verifyLowRank, type LowRankProof } from './classes/lowrank.ts';
+import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from './classes/norm.ts';
+import {
+  decodeSparseHiddenProof,
+  decodeSparseRevealedProof,
+  encodeSparseHiddenProof,
+  encodeSparseRevealedProof,
+  verifySparseHidden,
+  verifySparseRevealed,
+  type SparseHiddenProof,
+  type SparseRevealedProof,
+} from './classes/sparse.ts';
+
+export type BlockProofKind = 'norm' | 'linf' | 'sparse-revealed' | 'sparse-hidden' | 'lowrank' | 'free';
+
+/** The proof protocol a statement's drift spec calls for. */
+export function blockProofKind(drift: DriftSpec): BlockProofKind {
+  switch (drift.class) {
+    case 'norm':
+      return 'norm';
+    case 'linf':
+      return 'linf';
+    case 'sparse':
+      return drift.reveal ? 'sparse-revealed' : 'sparse-hidden';
+    case 'lowrank':
+      return 'lowrank';
+    case 'free':
+      return 'free';
+  }
+}
+
+/** A typed proof, tagged with its kind (what a prover hands to `encodeBlockProof`). */
+export type TypedBlockProof =
+  | { readonly kind: 'norm' | 'linf'; readonly proof: NormProof }
+  | { readonly kind: 'sparse-revealed'; readonly proof: SparseRevealedProof }
+  | { readonly kind: 'sparse-hidden'; readonly proof: SparseHiddenProof }
+  | { readonly kind: 'lowrank'; readonly proof: LowRankProof }
+  | { readonly kind: 'free' };
+
+/** The decoded proof type of each kind (free: no proof). */
+interface ProofByKind {
+  readonly norm: NormProof;
+  readonly linf: NormProof;
+  readonly 'sparse-revealed': SparseRevealedProof;
+  readonly 'sparse-hidden': SparseHiddenProof;
+  readonly lowrank: LowRankProof;
+  readonly free: null;
+}
+type ProofOf<K extends BlockProofKind> = ProofByKind[K];
+
+interface BlockProofCodec<P> {
+  readonly encode: (proof: P) => Uint8Array;
+  /** Total decoder: throws only SmdpError. */
+  readonly decode: (bytes: Uint8Array, what: string) => P;
+  /** Non-pairing checks; never throws on a bad proof. */
+  readonly verify: (srs: Srs, st: BlockStatement, proof: P) => BlockCheck;
+}
+
+/** A free block proves nothing, so its proof is the empty byte string. */
+function decodeFreeProof(bytes: Uint8Array, what: string): null {
+  if (bytes.length !== 0) badInput('TRAILING_BYTES', what, `a free block has an empty proof, got ${bytes.length} bytes`);
+  return null;
+}
+
+const normCodec: BlockProofCodec<NormProof> = {
+  encode: encodeNormProof,
+  decode: decodeNormProof,
+  verify: (srs, st, p) => verifyNormBound(srs.N, st, p),
+};
+
+/** The dispatch table: one entry per proof kind. */
+const BLOCK_PROOF_CODECS: { readonly [K in BlockProofKind]: BlockProofCodec<ProofOf<K>> } = {
+  norm: normCodec,
+  linf: normCodec,
+  'sparse-revealed': { encode: encodeSparseRevealedProof, decode: decodeSparseRevealedProof, verify: verifySparseRevealed },
+  'sparse-hidden': { encode: encodeSparseHiddenProof, decode: decodeSparseHiddenProof, verify: (srs, st, p) => verifySparseHidden(srs.N, st, p) },
+  lowrank: { encode: encodeLowRankProof, decode: decodeLowRankProof, verify: (srs, st, p) => verifyLowRank(srs.N, st, p) },
+  free: { encode: () => new Uint8Array(0), decode: decodeFreeProof, verify: (_srs, st) => verifyFree(st) },
+};
+
+/** Encode a typed proof with its class's codec. */
+export function encodeBlockProof(p: TypedBlockProof): Uint8Array {
+  switch (p.kind) {
+    case 'norm':
+    case 'linf':
+      return BLOCK_PROOF_CODECS[p.kind].encode(p.proof);
+    case 'sparse-revealed':
+      return BLOCK_PROOF_CODECS[p.kind].encode(p.proof);
+    case 'sparse-hidden':
+      return BLOCK_PROOF_CODECS[p.kind].encode(p.proof);
+    case 'lowrank':
+      return BLOCK_PROOF_CODECS[p.kind].encode(p.proof);
+    case 'free':
+      return new Uint8Array(0);
+  }
+}
+
+function runCodec<K extends BlockProofKind>(kind: K, srs: Srs, st: BlockStatement, proofBytes: Uint8Array, what: string): BlockCheck {
+  const codec = BLOCK_PROOF_CODECS[kind] as BlockProofCodec<ProofOf<K>>;
+  let proof: ProofOf<K>;
+  try {
+    proof = codec.decode(proofBytes, what);
+  } catch (e) {
+    if (e instanceof SmdpError) return blockRejected(`${kind} proof does not decode: ${e.code} at ${e.message}`);
+    throw e; // a non-SmdpError from a decoder is a bug, not bad input: surface it
+  }
+  try {
+    return codec.verify(srs, st, proof);
+  } catch (e) {
+    // Verifiers return rejections; the SRS lookups they make may still raise SRS_TOO_SMALL.
+    if (e instanceof SmdpError) return blockRejected(`${kind} proof: ${e.code} at ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Decode and check one block's proof (non-pairing part). `what` names the proof in reasons,
+ * e.g. `certificate.blocks[3].proof`.
+ */
+export function verifyBlockProof(srs: Srs, st: BlockStatement, proofBytes: Uint8Array, what: string): BlockCheck {
+  if (st.srsId !== srs.id) return blockRejected(`statement names SRS ${st.srsId}, verifying under SRS ${srs.id}`);
+  return runCodec(blockProofKind(st.drift), srs, st, proofBytes, what);
+}
