@@ -82,7 +82,8 @@ function fpFromBytes(b: Uint8Array, field: string): bigint {
 export function decodeG1(b: Uint8Array, field = 'g1'): G1Point {
   const { infinity, sort } = readFlags(b, G1_BYTES, field);
   if (infinity) return G1.ZERO;
-  const xb = b.slice();
+  // Copy: Buffer#slice is a view, and clearing flag bits must never touch the caller's bytes.
+  const xb = Uint8Array.from(b);
   xb[0] = xb[0]! & 0x1f;
   const x = fpFromBytes(xb, field);
   const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n); // y² = x³ + 4
@@ -103,7 +104,7 @@ export function decodeG1(b: Uint8Array, field = 'g1'): G1Point {
 export function decodeG2(b: Uint8Array, field = 'g2'): G2Point {
   const { infinity } = readFlags(b, G2_BYTES, field);
   if (infinity) return G2.ZERO;
-  const c1b = b.slice(0, 48);
+  const c1b = Uint8Array.from(b.subarray(0, 48));
   c1b[0] = c1b[0]! & 0x1f;
   const c1 = fpFromBytes(c1b, field);
   const c0 = fpFromBytes(b.subarray(48), field);

@@ -87,7 +87,7 @@ export function serializeSrs(parts: Omit<Srs, 'digest' | 'id'>): Uint8Array {
 /** Build the in-memory SRS object, computing its digest from the canonical serialisation. */
 export function assembleSrs(parts: Omit<Srs, 'digest' | 'id'>): { srs: Srs; bytes: Uint8Array } {
   const bytes = serializeSrs(parts);
-  const digest = bytes.slice(bytes.length - 32);
+  const digest = Uint8Array.from(bytes.subarray(bytes.length - 32));
   return { srs: { ...parts, digest, id: bytesToHex(digest) }, bytes };
 }
 
@@ -98,7 +98,7 @@ export function assembleSrs(parts: Omit<Srs, 'digest' | 'id'>): { srs: Srs; byte
 export function parseSrs(bytes: Uint8Array, expectedDigest?: Uint8Array): Srs {
   if (bytes.length < 32 + SRS_MAGIC.length) badInput('TRUNCATED', 'srs', 'file is too short to be an SRS');
   const body = bytes.subarray(0, bytes.length - 32);
-  const digest = bytes.slice(bytes.length - 32);
+  const digest = Uint8Array.from(bytes.subarray(bytes.length - 32));
   const r = new ByteReader(body, 'srs');
   const magic = r.raw(SRS_MAGIC.length, 'magic');
   if (!magic.every((b, i) => b === SRS_MAGIC[i])) badInput('BAD_MAGIC', 'srs.magic', 'not an fti SRS file');
