@@ -1,0 +1,60 @@
+// The hand-written G1 subgroup test must agree with noble's isTorsionFree everywhere:
+// multiples of g1 (inside) and curve points found by x-search (almost all outside).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Fp, G1 } from '../smdp/field.ts';
+import { isInG1 } from '../smdp/g1-subgroup.ts';
+
+describe('isInG1', () => {
+  it('accepts every multiple of the generator', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: (1n << 200n) }), (k) => {
+        const p = G1.BASE.multiply(k).toAffine();
+        assert.equal(isInG1(p.x, p.y), true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('agrees with noble on curve points outside the subgroup', () => {
+    let outside = 0;
+    for (let x = 1n; outside < 8 && x < 2000n; x++) {
+      const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n);
+      let y: bigint;
+      try {
+        y = Fp.sqrt(y2);
+      } catch {
+        continue;
+      }
+      if (Fp.sqr(y) !== y2) continue;
+      const p = G1.fromAffine({ x, y });
+      const expected = p.isTorsionFree();
+      assert.equal(isInG1(x, y), expected, `x = ${x}`);
+      assert.equal(isInG1(x, Fp.neg(y)), expected, `x = ${x}, −y`);
+      if (!expected) outside++;
+    }
+    assert.ok(outside >= 8, 'found enough points outside G1 to test rejection');
+  });
+
+  it('rejects a subgroup point plus a small-order component', () => {
+    // Find a point T outside G1, clear its G1 part by multiplying by r: T' = r·T has order | h.
+    for (let x = 1n; x < 2000n; x++) {
+      const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n);
+      let y: bigint;
+      try {
+        y = Fp.sqrt(y2);
+      } catch {
+        continue;
+      }
+      if (Fp.sqr(y) !== y2) continue;
+      const Q = G1.fromAffine({ x, y });
+      const T = Q.multiplyUnsafe(G1.Fn.ORDER - 1n).add(Q); // r·Q: kills the G1 part
+      if (T.is0()) continue;
+      const mixed = G1.BASE.multiply(12345n).add(T).toAffine();
+      assert.equal(isInG1(mixed.x, mixed.y), false);
+      return;
+    }
+    assert.fail('no small-order point found');
+  });
+});
