@@ -58,13 +58,23 @@ function assertSame(what: string, ours: G1Point, reference: G1Point): void {
 const pow2 = (k: number): number => 2 ** k;
 
 export async function run(opts: BenchOptions, report: Reporter): Promise<void> {
-  const commitSizes = (opts.quick ? [10, 12, 14, 16] : [10, 11, 12, 13, 14, 15, 16]).map(pow2);
+  const smoke = (opts as { smoke?: boolean }).smoke === true;
+  const commitSizes = (smoke ? [8, 10] : opts.quick ? [10, 12, 14, 16] : [10, 11, 12, 13, 14, 15, 16]).map(pow2);
   const largeSizes = opts.large ? [17, 18].map(pow2) : [];
-  const fullSizes = (opts.quick ? [10, 12] : [10, 12, 14, 16]).map(pow2);
+  const fullSizes = (smoke ? [8] : opts.quick ? [10, 12] : [10, 12, 14, 16]).map(pow2);
   const maxN = Math.max(...commitSizes, ...largeSizes, ...fullSizes);
   const all = buildPoints(maxN);
   const slice = (n: number): PointSet => ({ affine: all.affine.slice(0, n), projective: all.projective.slice(0, n) });
-  const reps = (n: number): number => (n <= 4096 ? 3 : 1);
+  const reps = (n: number): number => (n <= 4096 ? 5 : n <= 16384 ? 2 : 1);
+
+  // Warm the JIT on a small input first, so the smallest size does not time compilation.
+  const warm = slice(256);
+  const warmWeights = seededInts('msm.warmup', 256, COMMIT_WEIGHT_BITS);
+  for (let i = 0; i < 3; i++) {
+    msmSmall(warm.affine, warmWeights);
+    subsetSum(warm.affine, Array.from(warmWeights, (w) => w & 1));
+    msmFull(warm.affine, seededFullScalars('msm.warmup', 256));
+  }
 
   // Commitments: C = Σ v_b·L[b] with small signed weights.
   const commitRows: (string | number)[][] = [];

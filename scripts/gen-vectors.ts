@@ -325,7 +325,7 @@ function checkMalformedPoints(): void {
 }
 
 /** Replace the unique occurrence of `needle` in `hay` by `by` (same length). */
-function replaceOnce(hay: Uint8Array, needle: Uint8Array, by: Uint8Array): Uint8Array {
+export function replaceOnce(hay: Uint8Array, needle: Uint8Array, by: Uint8Array): Uint8Array {
   if (needle.length !== by.length) throw new Error('replaceOnce: lengths differ');
   let at = -1;
   for (let i = 0; i + needle.length <= hay.length; i++) {

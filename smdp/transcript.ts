@@ -12,7 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
-import { bytesToBigint, encodeG1, encodeScalar } from './encoding.ts';
+import { bytesToBigint, encodeG1, encodeG1s, encodeScalar } from './encoding.ts';
 import { R, type G1Point } from './field.ts';
 
 /** Versioned domain separator; bump on any change to what is absorbed or how. */
@@ -78,7 +78,7 @@ export class Transcript {
   }
 
   absorbG1s(label: string, ps: readonly G1Point[]): this {
-    return this.absorb(label, concatBytes(u64(ps.length), ...ps.map(encodeG1)));
+    return this.absorb(label, concatBytes(u64(ps.length), ...encodeG1s(ps)));
   }
 
   /** A challenge in Fr from 64 squeezed bytes reduced mod r. */

@@ -58,3 +58,19 @@ describe('isInG1', () => {
     assert.fail('no small-order point found');
   });
 });
+
+describe('encodeG1 / encodeG2 of the identity', () => {
+  it('encode every projective form of the identity as 0xc0 ‖ 0…', async () => {
+    const { encodeG1, encodeG2 } = await import('../smdp/encoding.ts');
+    const { G2 } = await import('../smdp/field.ts');
+    const p = G1.BASE.multiply(7n);
+    const forms = [G1.ZERO, p.add(p.negate()), p.subtract(p), G1.ZERO.multiplyUnsafe(5n), new G1(5n, 7n, 0n)];
+    for (const z of forms) {
+      const b = encodeG1(z);
+      assert.equal(b[0], 0xc0);
+      assert.ok(b.subarray(1).every((x) => x === 0));
+    }
+    const q = G2.BASE.multiply(3n);
+    assert.equal(encodeG2(q.subtract(q))[0], 0xc0);
+  });
+});

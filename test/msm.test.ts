@@ -8,11 +8,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { pippenger } from '@noble/curves/abstract/curve.js';
-import { G1, R, frSigned, g1ScalarMul } from '../smdp/field.ts';
+import { Fp, G1, R, frSigned, g1ScalarMul } from '../smdp/field.ts';
 import type { G1Affine, G1Point } from '../smdp/field.ts';
+import { encodeG1 } from '../smdp/encoding.ts';
 import { jsMsmBackend, msmFull, msmSmall, subsetSum } from '../smdp/msm.ts';
 
 const MAX_ABS = 2 ** 52 - 1;
+const P = Fp.ORDER;
 
 /** Affine k·G for a few awkward-looking k. */
 function pointFor(k: bigint): G1Affine {
@@ -49,7 +51,7 @@ function noble(points: readonly G1Affine[], scalars: ArrayLike<number | bigint>)
 }
 
 function assertPointEq(actual: G1Point, expected: G1Point, what: string): void {
-  assert.ok(actual.equals(expected), `${what}: ${actual.toHex()} ≠ ${expected.toHex()}`);
+  if (!actual.equals(expected)) assert.fail(`${what}: ${encodeG1(actual).toString()} ≠ ${encodeG1(expected).toString()}`);
 }
 
 /** Checks msmSmall against the naive sum (and noble when asked) for one input. */
@@ -78,6 +80,26 @@ describe('msmSmall', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+
+  it('survives coincidences: few distinct points, their negations and tiny scalars', () => {
+    // Equal or opposite bucket sums and running sums: doublings and cancellations everywhere,
+    // including inside the batched bucket reduction.
+    const tiny = [POOL[0]!, POOL[1]!, negate(POOL[0]!), negate(POOL[1]!), POOL[2]!];
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ index: fc.nat(tiny.length - 1), scalar: fc.integer({ min: -12, max: 12 }) }), {
+          maxLength: 48,
+        }),
+        (entries) => {
+          checkSmall(
+            entries.map((e) => tiny[e.index]!),
+            entries.map((e) => e.scalar),
+          );
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 
@@ -145,6 +167,8 @@ describe('msmSmall', () => {
     assert.throws(() => msmSmall(POOL.slice(0, 1), [0.5]), /not a safe integer/);
     assert.throws(() => msmSmall(POOL.slice(0, 1), [Number.NaN]), /not a safe integer/);
     assert.throws(() => msmSmall(POOL.slice(0, 1), [2 ** 53]), /not a safe integer/);
+    const p = POOL[0]!;
+    assert.throws(() => msmSmall([{ x: p.x, y: p.y + P }], [1]), /point 0 has non-canonical coordinates/);
   });
 });
 
@@ -238,5 +262,6 @@ describe('jsMsmBackend', () => {
     assertPointEq(await jsMsmBackend.msmSmall(pts, small), msmSmall(pts, small), 'backend msmSmall');
     assertPointEq(await jsMsmBackend.subsetSum(pts, bits), subsetSum(pts, bits), 'backend subsetSum');
     assertPointEq(await jsMsmBackend.msmFull(pts, full), msmFull(pts, full), 'backend msmFull');
+    await assert.rejects(jsMsmBackend.msmSmall(pts, [1]), { message: 'msmSmall: expected 20 scalars, got 1' });
   });
 });

@@ -80,6 +80,8 @@ export async function proveNormBound(ctx: ProverContext, input: BlockInput, delt
   const t = statementTranscript(NORM_PROTOCOL, statement);
   const rp = proveRange(t, 'norm', wit, d.class === 'norm');
   const eta = t.challenge('norm.eta');
+  // B = 0 (e.g. `linf` with bound 0): no bits, Δ = 0 is fully proven by C_ft = C_base.
+  if (rp.bitTables.length === 0) return { statement, proof: { range: rp.proof, quotients: [] } };
   const opening = await openAt(ctx, combineVectors(rp.bitTables, eta), rp.point);
   return { statement, proof: { range: rp.proof, quotients: opening.quotients } };
 }
@@ -102,10 +104,16 @@ export function verifyNormBound(N: number, st: BlockStatement, proof: NormProof)
   if (d.class === 'norm' && (S === null || S > d.maxSquaredNorm)) {
     return blockRejected(`norm: block squared norm ${S} exceeds the bound ${d.maxSquaredNorm}`);
   }
+  const summary = S === null ? {} : { squaredNorm: S };
+  if (proof.range.bitCommitments.length === 0) {
+    // B = 0: the linear check above already forced C_ft = C_base; there is nothing to open.
+    if (proof.quotients.length !== 0) return blockRejected('norm: a bound of 0 takes no opening quotients');
+    return { valid: true, accumulator: null, summary };
+  }
   if (proof.quotients.length !== mu) return blockRejected(`norm: expected ${mu} opening quotients, got ${proof.quotients.length}`);
   const eta = t.challenge('norm.eta');
   const acc = openingAccumulator(N, combinedCommitmentTerms(proof.range.bitCommitments, eta), powerCombine(proof.range.bitEvals, eta), v.point, proof.quotients);
-  return { valid: true, accumulator: acc, summary: S === null ? {} : { squaredNorm: S } };
+  return { valid: true, accumulator: acc, summary };
 }
 
 export function writeRangeProof(w: ByteWriter, p: RangeProof): void {

@@ -1,0 +1,84 @@
+/**
+ * Verify time of an aggregated certificate versus the number of blocks: B norm tiles of one
+ * tensor, certificate sealed, encoded, then decoded + verified by `verifyCertificate`
+ * (every block re-checked, tree re-folded, one multi-pairing). Record
+ * `verify.aggregate_ratio.blocks64` = time(64 blocks) / time(1 block), same run.
+ */
+import { aggregateBlocks } from '../smdp/aggregate.ts';
+import { decodeCertificate, encodeCertificate, provenTensorResult, sealCertificate } from '../smdp/certificate.ts';
+import { proveNormBound } from '../smdp/classes/norm.ts';
+import { encodeBlockProof } from '../smdp/blocks.ts';
+import { jsMsmBackend } from '../smdp/msm.ts';
+import { commitSmall, type ProverContext } from '../smdp/pst.ts';
+import type { BlockStatement } from '../smdp/statement.ts';
+import type { Srs } from '../smdp/srs.ts';
+import { verifyCertificate } from '../smdp/verifier.ts';
+import { Reporter, seededInts, timeMs, type BenchOptions } from './harness.ts';
+import { cachedDevSrs } from './srs-cache.ts';
+
+const HEX0 = '0'.repeat(64);
+
+export async function certificateOf(ctx: ProverContext, srs: Srs, blocks: number, muRows: number, muCols: number): Promise<{ json: string; blob: Uint8Array }> {
+  const n = 1 << (muRows + muCols);
+  const perBlock = 1n << 20n;
+  const drift = { class: 'norm', maxSquaredNorm: perBlock * BigInt(n) * BigInt(blocks) } as const;
+  const records: { statement: BlockStatement; proofBytes: Uint8Array }[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const base = seededInts(`agg/base/${b}`, n, 28);
+    const delta = Array.from(seededInts(`agg/delta/${b}`, n, 11), (x) => BigInt(x));
+    const input = {
+      srsId: srs.id,
+      job: 'bench-aggregate',
+      tensor: 'layers.0.mlp.down.weight',
+      blockIndex: b,
+      tensorShape: [blocks << muRows, 1 << muCols],
+      tile: { rowOffset: b << muRows, colOffset: 0, muRows, muCols },
+      fractionalBits: 24,
+      drift,
+      cBase: await commitSmall(ctx, base),
+    };
+    const { statement, proof } = await proveNormBound(ctx, input, delta);
+    records.push({ statement, proofBytes: encodeBlockProof({ kind: 'norm', proof }) });
+  }
+  const agg = aggregateBlocks(srs, records);
+  if (!agg.ok) throw new Error(`bench: aggregation failed: ${agg.failing.reason}`);
+  const cert = sealCertificate({
+    version: 1,
+    job: 'bench-aggregate',
+    baseManifestDigest: HEX0,
+    policyDigest: HEX0,
+    fineTunedFiles: [{ name: 'model.safetensors', sha256: HEX0 }],
+    srs: { id: srs.id, kind: srs.kind, N: srs.N },
+    fractionalBits: 24,
+    tensors: agg.tensors.map(provenTensorResult),
+    fanIn: 16,
+    blocks: records,
+    accumulator: agg.accumulator,
+    root: agg.root,
+  });
+  return encodeCertificate(cert);
+}
+
+export async function run(opts: BenchOptions & { smoke?: boolean }, report: Reporter): Promise<void> {
+  const [muRows, muCols] = opts.smoke ? [2, 2] : opts.quick ? [4, 4] : [5, 5];
+  const N = Math.max(6, muRows + muCols);
+  const srs = cachedDevSrs(N);
+  const ctx: ProverContext = { srs, msm: jsMsmBackend };
+  const counts = [1, 4, 16, 64];
+  const rows: (string | number)[][] = [];
+  let one = 0;
+  for (const blocks of counts) {
+    const { json, blob } = await certificateOf(ctx, srs, blocks, muRows, muCols);
+    let verdict = '';
+    const ms = await timeMs(() => {
+      const v = verifyCertificate(srs, decodeCertificate(json, blob));
+      verdict = v.valid ? 'valid' : `rejected: ${v.reason}`;
+    }, 2);
+    if (verdict !== 'valid') throw new Error(`bench: certificate of ${blocks} blocks: ${verdict}`);
+    if (blocks === 1) one = ms;
+    rows.push([blocks, muRows + muCols, ms, ms / blocks, ms / one, json.length + blob.length]);
+    report.record(`verify.aggregate_ms.blocks${blocks}`, 'ms', ms);
+    report.record(`verify.aggregate_ratio.blocks${blocks}`, 'x', ms / one);
+  }
+  report.table(`aggregated certificate verify (norm tiles of 2^${muRows + muCols} weights, SRS N = ${N})`, ['blocks', 'μ', 'verify ms', 'ms/block', '× one block', 'certificate bytes'], rows);
+}
