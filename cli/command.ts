@@ -1,0 +1,35 @@
+/** The shape of one `fti` subcommand: options for node:util parseArgs, help text, run. */
+import type { ParseArgsConfig } from 'node:util';
+import { UsageError, type CommandContext } from './io.ts';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedArgs {
+  readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  readonly positionals: readonly string[];
+}
+
+export interface Command {
+  /** e.g. `srs dev` */
+  readonly name: string;
+  readonly summary: string;
+  /** Usage line(s) and option descriptions, printed by --help. */
+  readonly help: string;
+  readonly options: OptionSpec;
+  /** Positional arguments accepted: [min, max]. */
+  readonly positionals: readonly [number, number];
+  run(args: ParsedArgs, ctx: CommandContext): Promise<number>;
+}
+
+export function str(args: ParsedArgs, key: string): string | undefined {
+  const v = args.values[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function int(args: ParsedArgs, key: string, fallback: number, min: number, max: number): number {
+  const v = str(args, key);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${key}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
