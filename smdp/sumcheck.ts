@@ -11,6 +11,7 @@
  * Σ_b eq(r,b)·P(b) = 0 with r drawn from the transcript (extra error μ/|F|).
  */
 import { Fr } from './field.ts';
+import { foldLowest } from './mle.ts';
 import type { Transcript } from './transcript.ts';
 
 export interface SumcheckProof {
@@ -65,15 +66,7 @@ export function proveSumcheck(
     transcript.absorbScalars(`${label}.round[${i}]`, g);
     const rho = transcript.challenge(`${label}.rho[${i}]`);
     point.push(rho);
-    cur = cur.map((t) => {
-      const out = new Array<bigint>(half);
-      for (let j = 0; j < half; j++) {
-        const f0 = t[2 * j]!;
-        const f1 = t[2 * j + 1]!;
-        out[j] = f0 === f1 ? f0 : Fr.add(f0, Fr.mul(rho, Fr.sub(f1, f0)));
-      }
-      return out;
-    });
+    cur = cur.map((t) => foldLowest(t, rho));
   }
   return { proof: { rounds }, point, finalValues: cur.map((t) => t[0]!) };
 }
