@@ -20,11 +20,13 @@
  * Why hand-written: the JS linear-algebra libraries that exist are either unmaintained, lack a
  * seeded randomized SVD, or pull in WebAssembly/LAPACK builds; the few kernels needed here
  * are short, and writing them keeps one property that matters to fti: **bit-for-bit
- * determinism across machines**. Only +, −, ×, ÷ and `Math.sqrt` are used (all correctly
- * rounded in IEEE 754, and JS forbids fused multiply-add contraction), summation orders are
- * fixed, and the test matrix Ω is Rademacher (±1) from a seeded xoshiro128** generator — no
- * `Math.log`/`Math.cos`, whose last bit may differ between engines. So `fti profile` on one
- * machine and `fti certify` on another derive the same SVD factors from the same Δ.
+ * determinism across machines**. Only +, −, ×, ÷ and `Math.sqrt` are used (the four are
+ * correctly rounded by the ECMAScript spec, which also rules out fused multiply-add; the spec
+ * leaves `Math.sqrt` implementation-approximated, but V8 and the other engines use the
+ * correctly rounded hardware square root IEEE 754 requires), summation orders are fixed, and
+ * the test matrix Ω is Rademacher (±1) from a seeded xoshiro128** generator — no
+ * `Math.log`/`Math.cos`, whose last bit does differ between libm versions. So `fti profile`
+ * on one machine and `fti certify` on another derive the same SVD factors from the same Δ.
  *
  * Streaming: the randomized SVD touches A only through a `LinearOperator` (X·Aᵀ and Y·A for
  * thin X, Y), and the dense operator computes both in one pass over A's rows with the thin
@@ -66,9 +68,37 @@ export function transpose(A: Matrix): Matrix {
 const OUTER_PRODUCT_LIMIT = 1 << 18;
 
 /**
- * C = A·B. Both loop orders sum C[i,j] = Σ_k A[i,k]·B[k,j] with k ascending, so the result is
- * the same bits either way; the order only decides which operand is streamed. When C is small
- * (the thin panels of the randomized SVD: ℓ × n) each row of B is read once (k outermost).
+ * C[i, ·] += Σ_{t<4} A[i, k+t]·B[k+t, ·] for k = k0 (four rows of B at once, so each entry of
+ * C is loaded and stored once per four products), or a single row when fewer are left.
+ * Both loop orders of `matmul` call this with the same grouping, so they give the same bits.
+ */
+function accumulateRows(c: Float64Array, co: number, a: Float64Array, ao: number, b: Float64Array, k: number, p: number, n: number): number {
+  if (k + 4 <= p) {
+    const x0 = a[ao + k]!;
+    const x1 = a[ao + k + 1]!;
+    const x2 = a[ao + k + 2]!;
+    const x3 = a[ao + k + 3]!;
+    if (x0 !== 0 || x1 !== 0 || x2 !== 0 || x3 !== 0) {
+      const b0 = k * n;
+      const b1 = b0 + n;
+      const b2 = b1 + n;
+      const b3 = b2 + n;
+      for (let j = 0; j < n; j++) c[co + j]! += x0 * b[b0 + j]! + x1 * b[b1 + j]! + x2 * b[b2 + j]! + x3 * b[b3 + j]!;
+    }
+    return 4;
+  }
+  const x = a[ao + k]!;
+  if (x !== 0) {
+    const bo = k * n;
+    for (let j = 0; j < n; j++) c[co + j]! += x * b[bo + j]!;
+  }
+  return 1;
+}
+
+/**
+ * C = A·B. When C is small (the thin panels of the randomized SVD: ℓ × n) the rows of B are
+ * the outer loop, so a large B is read once; otherwise B is streamed per row of A. Both orders
+ * group the products identically (`accumulateRows`), so the result does not depend on it.
  */
 export function matmul(A: Matrix, B: Matrix): Matrix {
   if (A.cols !== B.rows) throw new Error(`matmul: inner dimensions differ: ${A.rows} × ${A.cols} times ${B.rows} × ${B.cols}`);
@@ -79,24 +109,12 @@ export function matmul(A: Matrix, B: Matrix): Matrix {
   const b = B.data;
   const c = new Float64Array(m * n);
   if (m * n <= OUTER_PRODUCT_LIMIT) {
-    for (let k = 0; k < p; k++) {
-      const bo = k * n;
-      for (let i = 0; i < m; i++) {
-        const x = a[i * p + k]!;
-        if (x === 0) continue;
-        const co = i * n;
-        for (let j = 0; j < n; j++) c[co + j]! += x * b[bo + j]!;
-      }
+    for (let k = 0; k < p; k += k + 4 <= p ? 4 : 1) {
+      for (let i = 0; i < m; i++) accumulateRows(c, i * n, a, i * p, b, k, p, n);
     }
   } else {
     for (let i = 0; i < m; i++) {
-      const co = i * n;
-      for (let k = 0; k < p; k++) {
-        const x = a[i * p + k]!;
-        if (x === 0) continue;
-        const bo = k * n;
-        for (let j = 0; j < n; j++) c[co + j]! += x * b[bo + j]!;
-      }
+      for (let k = 0; k < p; ) k += accumulateRows(c, i * n, a, i * p, b, k, p, n);
     }
   }
   return { rows: m, cols: n, data: c };
@@ -474,10 +492,10 @@ export const DEFAULT_POWER_ITERATIONS = 2;
  *   Ω ∈ {±1}^(n×ℓ);  Q = orth(A·Ω);  q times: Q̃ = orth(Aᵀ·Q), Q = orth(A·Q̃);
  *   B = Qᵀ·A (ℓ × n);  B = U_B·Σ·Vᵀ (Jacobi);  U = Q·U_B.
  * Returns all ℓ components (the first k are the requested ones; the p extra ones are less
- * accurate but still exact singular triplets of the projection Q·Qᵀ·A). Because
- * A − Q·B_j ⟂ … splits orthogonally, the residual of the rank-j approximation
- * Σ_{i<j} S_i u_i v_iᵀ is exactly √(‖A‖_F² − Σ_{i<j} S_i²) (up to rounding), an upper bound
- * on the best rank-j residual. When ℓ = min(m, n) the sketch is the whole space and the SVD
+ * accurate but still exact singular triplets of the projection Q·Qᵀ·A). With B_j the rank-j
+ * truncation of B, A − Q·B_j = (A − Q·Qᵀ·A) + Q·(B − B_j), two Frobenius-orthogonal parts,
+ * so the residual of the rank-j approximation Σ_{i<j} S_i u_i v_iᵀ is
+ * √(‖A‖_F² − Σ_{i<j} S_i²) (up to rounding) — an upper bound on the best rank-j residual. When ℓ = min(m, n) the sketch is the whole space and the SVD
  * is exact up to rounding. Tall, wide, rank-deficient and zero A are all handled (zero
  * singular values come with zero vectors).
  */
@@ -508,4 +526,24 @@ export function randomizedSvd(A: Matrix | LinearOperator, k: number, options: Ra
   // A zero singular value has no meaningful direction: return a zero vector, as for V.
   for (let j = 0; j < ell; j++) if (sigma[j] === 0) Ut.data.fill(0, j * m, (j + 1) * m);
   return { S: sigma, Ut, Vt: { rows: ell, cols: n, data: normalisedRows(W, sigma, n) } };
+}
+
+/**
+ * Round to the nearest integer, ties to even (PROTOCOLS.md §1's q(w) = roundHalfEven(w·2^s)).
+ * Exact for every finite double: x − ⌊x⌋ is exact below 2^52, and above it x is an integer.
+ * Non-finite input is returned as is; callers reject it with the tensor's name.
+ */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** 2^⌈log2 x⌉ for x ≥ 1 (1 for x ≤ 1). */
+export function nextPowerOfTwo(x: number): number {
+  let p = 1;
+  while (p < x) p *= 2;
+  return p;
 }

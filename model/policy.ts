@@ -50,9 +50,9 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { YAMLParseError, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml, parseDocument, stringify as stringifyYaml } from 'yaml';
 import type { DriftSpec, ResidualSpec } from '../smdp/statement.ts';
 import { ModelError } from './errors.ts';
 
@@ -126,8 +126,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v);
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${v}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,11 +413,8 @@ export function parsePolicy(text: string, opts: { file?: string; format?: Policy
     }
     // JSON.parse keeps the last of duplicate keys silently; YAML (a JSON superset) with
     // uniqueKeys finds them. Only that finding is used: JSON syntax is JSON.parse's call.
-    try {
-      parseYaml(text, { uniqueKeys: true });
-    } catch (e) {
-      if (e instanceof YAMLParseError && e.code === 'DUPLICATE_KEY') policyError(file, undefined, `duplicate key: ${firstLine(e.message)}`);
-    }
+    const dup = parseDocument(text, { uniqueKeys: true }).errors.find((e) => e.code === 'DUPLICATE_KEY');
+    if (dup !== undefined) policyError(file, undefined, `duplicate key: ${firstLine(dup.message)}`);
   } else {
     try {
       data = parseYaml(text, { uniqueKeys: true });
@@ -436,8 +433,12 @@ function firstLine(s: string): string {
 export async function readPolicyFile(path: string): Promise<Policy> {
   let text: string;
   try {
+    // Refuse an oversized file before reading it (a model file passed as --policy by mistake).
+    const { size } = await stat(path);
+    if (size > MAX_POLICY_BYTES) policyError(path, undefined, `a policy file of ${size} bytes exceeds the limit ${MAX_POLICY_BYTES}`);
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof ModelError) throw e;
     const code = (e as { code?: unknown }).code;
     throw new ModelError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `${path}: cannot read the policy file (${typeof code === 'string' ? code : 'error'})`, { file: path });
   }
@@ -517,7 +518,7 @@ export class PolicyMatcher {
     const i = this.globs.findIndex((g) => g.test(name));
     if (i < 0) return { rule: 'default', body: this.policy.default, match: null };
     const { match, ...body } = this.policy.rules[i]!;
-    return { rule: i, body: body as RuleBody, match };
+    return { rule: i, body, match };
   }
 }
 

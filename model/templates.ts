@@ -156,33 +156,36 @@ export function tensorRole(t: TemplateTensor): RoleMatch {
   return { role: 'other', scheme: 'generic', pattern: t.name };
 }
 
-/** Roles a template lets change, with their class; every other role is frozen. */
-function templateBodies(name: TemplateName, o: TemplateOptions): { changed: readonly TensorRole[]; body: (t: TemplateTensor) => RuleBody } {
+const FROZEN: RuleBody = { class: 'frozen' };
+
+/** Roles a template lets change, with their class; every other role gets `fallback` (the default). */
+function templateBodies(name: TemplateName, o: TemplateOptions): { changed: readonly TensorRole[]; body: (t: TemplateTensor) => RuleBody; fallback: RuleBody } {
   const rank = o.rank ?? DEFAULT_LORA_RANK;
   const residual = o.residualMaxLinf === undefined ? DEFAULT_LORA_RESIDUAL_MAX_LINF : o.residualMaxLinf;
   const lowrank: RuleBody = residual === null ? { class: 'lowrank', rank } : { class: 'lowrank', rank, residualMaxLinf: residual };
   const free: RuleBody = { class: 'free' };
   switch (name) {
     case 'lora-attention':
-      return { changed: ['attention'], body: () => lowrank };
+      return { changed: ['attention'], body: () => lowrank, fallback: FROZEN };
     case 'lora-all-linear':
-      return { changed: ['attention', 'mlp', 'linear', 'conv'], body: () => lowrank };
+      return { changed: ['attention', 'mlp', 'linear', 'conv'], body: () => lowrank, fallback: FROZEN };
     case 'bitfit':
-      return { changed: ['bias', 'head'], body: () => free };
+      return { changed: ['bias', 'head'], body: () => free, fallback: FROZEN };
     case 'head-only':
-      return { changed: ['head', 'lm-head'], body: () => free };
+      return { changed: ['head', 'lm-head'], body: () => free, fallback: FROZEN };
     case 'bounded-full': {
       const rel = o.maxRelativeL2 ?? DEFAULT_BOUNDED_MAX_RELATIVE_L2;
       const linf = o.maxLinf ?? DEFAULT_BOUNDED_MAX_LINF;
+      const norm: RuleBody = { class: 'norm', maxRelativeL2: rel };
+      // The default is the norm bound (most tensors), so the written policy stays short.
       return {
         changed: ['attention', 'mlp', 'linear', 'conv', 'embedding', 'head', 'lm-head', 'norm', 'bias', 'other'],
-        body: (t) => (t.shape.length >= 2 ? { class: 'norm', maxRelativeL2: rel } : { class: 'linf', maxLinf: linf }),
+        body: (t) => (t.shape.length >= 2 ? norm : { class: 'linf', maxLinf: linf }),
+        fallback: norm,
       };
     }
   }
 }
-
-const FROZEN: RuleBody = { class: 'frozen' };
 
 function bodyKey(b: RuleBody): string {
   return JSON.stringify(Object.entries(b).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
@@ -217,7 +220,7 @@ export function templatePolicy(name: string, tensors: readonly TemplateTensor[],
       field: 'policy',
     });
   }
-  const defaultBody: RuleBody = name === 'bounded-full' ? templateBodies(name, options).body({ name: '', shape: [1, 1], dtype: 'F32' }) : FROZEN;
+  const defaultBody = templateBodies(name, options).fallback;
   const defaultKey = bodyKey(defaultBody);
   const rules: PolicyRule[] = [];
   const seen = new Set<string>();
@@ -295,7 +298,7 @@ export function describeResolution(policy: Policy, tensors: readonly TemplateTen
   return tensors.map((t) => {
     const r = m.match(t.name);
     const { class: cls, ...params } = r.body;
-    return { tensor: t.name, shape: [...t.shape], dtype: t.dtype, class: cls, params: params as Record<string, number | boolean>, rule: r.rule, match: r.match };
+    return { tensor: t.name, shape: [...t.shape], dtype: t.dtype, class: cls, params, rule: r.rule, match: r.match };
   });
 }
 

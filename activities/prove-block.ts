@@ -1,0 +1,72 @@
+/**
+ * proveBlock — the step that proves one tile of one tensor in its drift class (DESIGN.md data
+ * flow step 5). The embedded engine calls it in-process; the distributed pipeline wraps the
+ * same function as a Temporal activity. It returns the block record (statement + proof
+ * bytes) and never a half result: an out-of-class tile raises DriftPolicyViolation.
+ */
+import type { BlockRecord } from '../smdp/aggregate.ts';
+import { encodeBlockProof } from '../smdp/blocks.ts';
+import { proveLowRank } from '../smdp/classes/lowrank.ts';
+import { proveNormBound, type BlockInput } from '../smdp/classes/norm.ts';
+import { proveSparseHidden, proveSparseRevealed } from '../smdp/classes/sparse.ts';
+import { frSigned, type G1Point } from '../smdp/field.ts';
+import { commitField, commitSmall, type ProverContext } from '../smdp/pst.ts';
+import type { BlockStatement } from '../smdp/statement.ts';
+
+export interface TileWork {
+  readonly input: BlockInput;
+  /** Δ = q(W_ft) − q(W_base) over the tile (padding entries 0), index row·2^μy + col. */
+  readonly delta: readonly bigint[];
+  /** Low-rank tiles: this tile's rows of A, the tensor's B and C_B. */
+  readonly lowrank?: { readonly A: readonly bigint[]; readonly B: readonly bigint[]; readonly cB: G1Point };
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** C(Δ) with the small-scalar MSM when every entry is a safe integer. */
+async function commitDelta(ctx: ProverContext, delta: readonly bigint[]): Promise<G1Point> {
+  if (delta.every((d) => d <= SAFE && d >= -SAFE)) return commitSmall(ctx, delta.map(Number));
+  return commitField(ctx, delta.map((x) => frSigned(x)));
+}
+
+export async function proveBlock(ctx: ProverContext, work: TileWork): Promise<BlockRecord> {
+  const { input, delta } = work;
+  const d = input.drift;
+  let statement: BlockStatement;
+  let proofBytes: Uint8Array;
+  switch (d.class) {
+    case 'norm':
+    case 'linf': {
+      const r = await proveNormBound(ctx, input, delta);
+      statement = r.statement;
+      proofBytes = encodeBlockProof({ kind: d.class, proof: r.proof });
+      break;
+    }
+    case 'sparse': {
+      if (d.reveal) {
+        const r = await proveSparseRevealed(ctx, input, delta);
+        statement = r.statement;
+        proofBytes = encodeBlockProof({ kind: 'sparse-revealed', proof: r.proof });
+      } else {
+        const r = await proveSparseHidden(ctx, input, delta);
+        statement = r.statement;
+        proofBytes = encodeBlockProof({ kind: 'sparse-hidden', proof: r.proof });
+      }
+      break;
+    }
+    case 'lowrank': {
+      if (!work.lowrank) throw new Error(`proveBlock: low-rank tile ${input.blockIndex} of ${input.tensor} has no factors`);
+      const r = await proveLowRank(ctx, input, delta, work.lowrank);
+      statement = r.statement;
+      proofBytes = encodeBlockProof({ kind: 'lowrank', proof: r.proof });
+      break;
+    }
+    case 'free': {
+      // No constraint; the commitment C_ft = C_base + C(Δ) is still certified (PROTOCOLS §5.6).
+      statement = { ...input, cFt: input.cBase.add(await commitDelta(ctx, delta)) };
+      proofBytes = encodeBlockProof({ kind: 'free' });
+      break;
+    }
+  }
+  return { statement, proofBytes };
+}
