@@ -216,3 +216,21 @@ describe('norm and linf blocks', () => {
     assert.ok(!accepts(verifyNormBound(srs.N, statement, { ...proof, range: { ...proof.range, bitEvals: ev } })));
   });
 });
+
+describe('norm/linf statement limits (untrusted bounds)', () => {
+  it('isqrt is exact and fast for every size, including near r', async () => {
+    const { isqrt } = await import('../smdp/classes/norm.ts');
+    const { R } = await import('../smdp/field.ts');
+    for (const x of [0n, 1n, 2n, 3n, 4n, 15n, 16n, 17n, (1n << 52n) + 1n, 4n * R, R * R, (1n << 1000n) - 1n]) {
+      const y = isqrt(x);
+      assert.ok(y * y <= x && (y + 1n) * (y + 1n) > x, `isqrt(${x})`);
+    }
+  });
+
+  it('a linf statement with 2B ≥ r is rejected, not wrapped', async () => {
+    const { R } = await import('../smdp/field.ts');
+    const { statement, proof } = await proveNormBound(ctx, await input(linf), delta);
+    const chk = verifyNormBound(srs.N, { ...statement, drift: { class: 'linf', maxAbs: R } }, proof);
+    assert.equal(chk.valid, false);
+  });
+});

@@ -28,14 +28,20 @@ export interface NormProof {
   readonly quotients: readonly G1Point[];
 }
 
-/** ⌊√x⌋ for a non-negative bigint (Newton's method). */
+/**
+ * ⌊√x⌋ for a non-negative bigint: Newton's method from above (y₀ = 2^⌈bits/2⌉ ≥ √x), which
+ * decreases monotonically to ⌊√x⌋ in O(log bits) steps for any x — statements are untrusted,
+ * so no step count may depend on a floating-point estimate.
+ */
 export function isqrt(x: bigint): bigint {
   if (x < 0n) throw new Error(`isqrt: negative input ${x}`);
   if (x < 2n) return x;
-  let y = BigInt(Math.floor(Math.sqrt(Number(x))));
-  while (y * y > x) y = (y + x / y) >> 1n;
-  while ((y + 1n) * (y + 1n) <= x) y += 1n;
-  return y;
+  let y = 1n << BigInt(Math.ceil(x.toString(2).length / 2));
+  for (;;) {
+    const next = (y + x / y) >> 1n;
+    if (next >= y) return y;
+    y = next;
+  }
 }
 
 /** The per-entry bound B a norm or linf statement implies. */

@@ -172,6 +172,8 @@ export function verifyRange(t: Transcript, label: string, proof: RangeProof, mu:
   if (proof.bitEvals.length !== ell) return { ok: false, reason: `${label}: expected ${ell} bit evaluations, got ${proof.bitEvals.length}` };
   if ((proof.squaredNorm !== null) !== withSquareSum) return { ok: false, reason: `${label}: squared norm ${withSquareSum ? 'missing' : 'unexpected'}` };
   if (withSquareSum && !squareSumFits(mu, B)) return { ok: false, reason: `${label}: n·B² ≥ r, the square sum could wrap in the field` };
+  // Without the square sum the bits still must not wrap: every x ∈ [0, 2B] distinct mod r.
+  if (2n * B >= R) return { ok: false, reason: `${label}: 2B ≥ r, the range [−B, B] wraps in the field` };
   t.absorbG1s(`${label}.bits`, proof.bitCommitments);
   const S = proof.squaredNorm ?? 0n;
   if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, S);
