@@ -1,6 +1,6 @@
 /** The shape of one `fti` subcommand: options for node:util parseArgs, help text, run. */
 import type { ParseArgsConfig } from 'node:util';
-import { UsageError, type CommandContext } from './io.ts';
+import type { CommandContext } from './io.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -24,12 +24,4 @@ export interface Command {
 export function str(args: ParsedArgs, key: string): string | undefined {
   const v = args.values[key];
   return typeof v === 'string' ? v : undefined;
-}
-
-export function int(args: ParsedArgs, key: string, fallback: number, min: number, max: number): number {
-  const v = str(args, key);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${key}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-  return n;
 }
