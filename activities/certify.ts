@@ -1,0 +1,322 @@
+/**
+ * The certification steps of one fine-tune job (DESIGN.md data flow), as plain async
+ * functions over a `ModelReader` and an SMDP prover context. The embedded engine (`fti
+ * certify`) runs them in-process; the pipeline runs the same functions as activities.
+ *
+ *   commitBase → plan → per tensor: frozen hash check | quantize, Δ, (factors), proveBlock
+ *   per tile → aggregate → seal → self-verify.
+ *
+ * A job ends in exactly one outcome: `accepted` with a self-verified certificate, or
+ * `rejected` with every violation found (tensor, check, measured value, bound). Bad input
+ * (malformed files, NaN weights, impossible plans) is thrown as a typed error instead.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { aggregateBlocks, type BlockRecord } from '../smdp/aggregate.ts';
+import { provenTensorResult, sealCertificate, type Certificate, type TensorResult } from '../smdp/certificate.ts';
+import { commitFactorB } from '../smdp/classes/lowrank.ts';
+import { DriftPolicyViolation } from '../smdp/errors.ts';
+import { commitSmall, type ProverContext } from '../smdp/pst.ts';
+import { G1 } from '../smdp/field.ts';
+import type { TileGeometry } from '../smdp/statement.ts';
+import { verifyCertificate } from '../smdp/verifier.ts';
+import { factorTile, lowRankFactorsFromDelta } from '../model/factors.ts';
+import { manifestDigest, manifestExpectations, type BaseManifest, type ManifestTensor, type ManifestTile } from '../model/manifest.ts';
+import { FLOAT_DTYPES, planModel, planTensor, tileIndices, type TensorPlan } from '../model/planner.ts';
+import { policyDigest, resolvePolicy, type Policy } from '../model/policy.ts';
+import { quantize } from '../model/quantize.ts';
+import type { ModelReader } from './model-reader.ts';
+import { proveBlock } from './prove-block.ts';
+
+export interface StepProgress {
+  (phase: string, done: number, total: number, detail?: string): void;
+}
+
+const noProgress: StepProgress = () => {};
+
+function l2Of(values: Float64Array): number {
+  let s = 0;
+  for (const v of values) s += v * v;
+  return Math.sqrt(s);
+}
+
+/** Quantized values of a tile (padding 0), row·2^μy + col order, as safe integers. */
+function gatherTile(q: Float64Array, shape: readonly number[], tile: TileGeometry): number[] {
+  const idx = tileIndices(shape, tile);
+  const out = new Array<number>(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const j = idx[i]!;
+    out[i] = j < 0 ? 0 : q[j]!;
+  }
+  return out;
+}
+
+/**
+ * commitBase: the base manifest — per tensor SHA-256, shape, dtype, L2 and, for float
+ * tensors, the commitment of every tile of the default (elementwise) tiling.
+ */
+export async function commitBase(ctx: ProverContext, base: ModelReader, fractionalBits: number, progress: StepProgress = noProgress): Promise<{ manifest: BaseManifest; digest: string }> {
+  const N = ctx.srs.N;
+  const tensors: ManifestTensor[] = [];
+  const total = base.tensors.length;
+  let done = 0;
+  for (const t of base.tensors) {
+    const sha = await base.tensorSha256(t.name);
+    let l2 = 0;
+    const tiles: ManifestTile[] = [];
+    if (FLOAT_DTYPES.includes(t.dtype)) {
+      const values = await base.readValues(t.name);
+      l2 = l2Of(values);
+      const q = quantize(values, fractionalBits, { file: base.label, tensor: t.name, startIndex: 0 });
+      const plan = planTensor(t, { name: t.name, class: 'free', rule: 'default', drift: { class: 'free' } }, N);
+      for (const g of plan.tiles) tiles.push({ ...g, commitment: await commitSmall(ctx, gatherTile(q, t.shape, g)) });
+    }
+    tensors.push({ name: t.name, dtype: t.dtype, shape: [...t.shape], sha256: sha, l2, tiles });
+    progress('commit base', ++done, total, t.name);
+  }
+  const manifest: BaseManifest = { fractionalBits, srs: { id: ctx.srs.id, kind: ctx.srs.kind, N }, files: await base.files(), tensors };
+  return { manifest, digest: manifestDigest(manifest) };
+}
+
+export interface Violation {
+  readonly tensor: string;
+  readonly check: string;
+  readonly measured?: string;
+  readonly bound?: string;
+  readonly detail: string;
+  readonly block?: number;
+}
+
+export interface TensorReport {
+  readonly name: string;
+  readonly class: string;
+  readonly verdict: 'accepted' | 'rejected';
+  readonly blocks: number;
+  readonly reason?: string;
+  readonly measured?: Record<string, string | number>;
+}
+
+export type CertifyOutcome =
+  | { readonly verdict: 'accepted'; readonly certificate: Certificate; readonly tensors: TensorReport[] }
+  | { readonly verdict: 'rejected'; readonly violations: Violation[]; readonly tensors: TensorReport[] };
+
+export interface CertifyJob {
+  readonly job: string;
+  readonly base: ModelReader;
+  readonly ft: ModelReader;
+  readonly policy: Policy;
+  readonly manifest: BaseManifest;
+  readonly fanIn?: number;
+}
+
+/** Everything from plan to self-verified certificate (or the rejection with its reasons). */
+export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progress: StepProgress = noProgress): Promise<CertifyOutcome> {
+  const { base, ft, policy, manifest } = job;
+  const s = policy.fractionalBits;
+  const N = ctx.srs.N;
+  if (manifest.srs.id !== ctx.srs.id) throw new Error(`the base manifest was committed under SRS ${manifest.srs.id}, this job uses ${ctx.srs.id}`);
+  if (manifest.fractionalBits !== s) throw new Error(`the base manifest quantizes with s = ${manifest.fractionalBits}, the policy with s = ${s}`);
+  const baseInfo = new Map(manifest.tensors.map((t) => [t.name, t]));
+  const resolved = resolvePolicy(
+    policy,
+    ft.tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype, ...(baseInfo.has(t.name) ? { baseL2: baseInfo.get(t.name)!.l2 } : {}) })),
+  );
+  const plan = planModel(base.tensors, ft.tensors, resolved, N);
+  const violations: Violation[] = plan.violations.map((v) => ({ tensor: v.tensor, check: `tensors.${v.kind}`, detail: v.detail }));
+  const reports: TensorReport[] = [];
+  const results: TensorResult[] = [];
+  const blocks: BlockRecord[] = [];
+  const totalBlocks = plan.plans.reduce((a, p) => a + Math.max(1, p.tiles.length), 0);
+  let doneBlocks = 0;
+
+  for (const p of plan.plans) {
+    const bm = baseInfo.get(p.name);
+    if (p.class === 'frozen') {
+      const ftSha = await ft.tensorSha256(p.name);
+      const baseSha = bm?.sha256 ?? '';
+      if (ftSha === baseSha) {
+        results.push({ kind: 'frozen', verdict: 'valid', name: p.name, baseSha256: baseSha, ftSha256: ftSha });
+        reports.push({ name: p.name, class: 'frozen', verdict: 'accepted', blocks: 0 });
+      } else {
+        const detail = await describeFrozenChange(base, ft, p);
+        violations.push({ tensor: p.name, check: 'frozen', detail });
+        reports.push({ name: p.name, class: 'frozen', verdict: 'rejected', blocks: 0, reason: detail });
+      }
+      progress('prove', ++doneBlocks, totalBlocks, p.name);
+      continue;
+    }
+    const outcome = await proveTensor(ctx, job, p, bm, s, () => progress('prove', ++doneBlocks, totalBlocks, p.name));
+    if ('violation' in outcome) {
+      violations.push(outcome.violation);
+      reports.push({ name: p.name, class: p.class, verdict: 'rejected', blocks: p.tiles.length, reason: outcome.violation.detail });
+      continue;
+    }
+    blocks.push(...outcome.blocks);
+    reports.push({ name: p.name, class: p.class, verdict: 'accepted', blocks: outcome.blocks.length, measured: outcome.measured });
+  }
+
+  if (violations.length > 0) return { verdict: 'rejected', violations, tensors: reports };
+
+  progress('aggregate', 0, 1);
+  const agg = aggregateBlocks(ctx.srs, blocks, job.fanIn ?? 16);
+  if (!agg.ok) throw new Error(`aggregation rejected block ${agg.failing.index} (${agg.failing.tensor}): ${agg.failing.reason}`);
+  const proven = new Map(agg.tensors.map((a) => [a.tensor, provenTensorResult(a)]));
+  for (const p of plan.plans) if (p.class !== 'frozen') results.push(proven.get(p.name)!);
+  const order = new Map(ft.tensors.map((t, i) => [t.name, i]));
+  results.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
+  const certificate = sealCertificate({
+    version: 1,
+    job: job.job,
+    baseManifestDigest: manifestDigest(manifest),
+    policyDigest: policyDigest(policy),
+    fineTunedFiles: await ft.files(),
+    srs: { id: ctx.srs.id, kind: ctx.srs.kind, N },
+    fractionalBits: s,
+    tensors: results,
+    fanIn: job.fanIn ?? 16,
+    blocks,
+    accumulator: agg.accumulator,
+    root: agg.root,
+  });
+  progress('self-verify', 0, 1);
+  const check = verifyCertificate(ctx.srs, certificate, { baseManifestDigest: manifestDigest(manifest), baseTensors: manifestExpectations(manifest) });
+  if (!check.valid) throw new Error(`the certificate failed its own verification: ${check.reason}`);
+  return { verdict: 'accepted', certificate, tensors: reports };
+}
+
+async function describeFrozenChange(base: ModelReader, ft: ModelReader, p: TensorPlan): Promise<string> {
+  if (!FLOAT_DTYPES.includes(p.dtype)) return `frozen tensor ${p.name} changed (raw bytes differ)`;
+  const a = await base.readValues(p.name);
+  const b = await ft.readValues(p.name);
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) {
+      count++;
+      if (first < 0) first = i;
+    }
+  }
+  return count === 0
+    ? `frozen tensor ${p.name} changed: raw bytes differ (values equal as numbers, e.g. −0 vs 0)`
+    : `frozen tensor ${p.name} changed: ${count} of ${a.length} entries differ, first at flat index ${first} (${a[first]} → ${b[first]})`;
+}
+
+async function proveTensor(
+  ctx: ProverContext,
+  job: CertifyJob,
+  p: TensorPlan,
+  bm: ManifestTensor | undefined,
+  s: number,
+  tick: () => void,
+): Promise<{ blocks: BlockRecord[]; measured: Record<string, string | number> } | { violation: Violation }> {
+  const ftVals = await job.ft.readValues(p.name);
+  const qFt = quantize(ftVals, s, { file: job.ft.label, tensor: p.name, startIndex: 0 });
+  const qBase = p.added ? new Float64Array(qFt.length) : quantize(await job.base.readValues(p.name), s, { file: job.base.label, tensor: p.name, startIndex: 0 });
+  const delta = new Float64Array(qFt.length);
+  for (let i = 0; i < delta.length; i++) delta[i] = qFt[i]! - qBase[i]!;
+  const drift = p.drift!;
+  const tensorLevel = tensorLevelViolation(p, delta, s);
+  if (tensorLevel) return { violation: tensorLevel };
+  let lowrank: { A: bigint[]; B: bigint[]; cB: import('../smdp/field.ts').G1Point; kappa: number } | undefined;
+  const measured: Record<string, string | number> = {};
+  if (drift.class === 'lowrank') {
+    const q = lowRankFactorsFromDelta(delta, p.rows, p.cols, drift.rank, { fractionalBits: s, factorBitsA: drift.factorBitsA, factorBitsB: drift.factorBitsB, paddedCols: 2 ** p.tiles[0]!.muCols });
+    const r = drift.residual;
+    const res =
+      r.kind === 'none'
+        ? q.residualNonzeros > 0
+          ? { measured: `${q.residualNonzeros} nonzero residual entries, max |E| = ${q.residualMaxAbs}`, bound: '0' }
+          : null
+        : r.kind === 'linf'
+          ? q.residualMaxAbs > r.maxAbs
+            ? { measured: `max |E| = ${q.residualMaxAbs}`, bound: `${r.maxAbs}` }
+            : null
+          : q.residualSquaredNorm > r.maxSquaredNorm
+            ? { measured: `Σ E² = ${q.residualSquaredNorm}`, bound: `${r.maxSquaredNorm}` }
+            : null;
+    if (res) return { violation: { tensor: p.name, check: 'lowrank.residual', ...res, detail: `tensor ${p.name} is not within rank ${drift.rank} plus its residual bound: ${res.measured} > ${res.bound}` } };
+    const cB = await commitFactorB(ctx, q.B, q.kappa, p.tiles[0]!.muCols);
+    lowrank = { A: q.A, B: q.B, cB, kappa: q.kappa };
+    measured.rank = drift.rank;
+    measured.residualMaxAbs = q.residualMaxAbs.toString();
+  }
+  const blocks: BlockRecord[] = [];
+  for (let k = 0; k < p.tiles.length; k++) {
+    const tile = p.tiles[k]!;
+    const mt = bm?.tiles[k];
+    const sameTile = mt !== undefined && mt.rowOffset === tile.rowOffset && mt.colOffset === tile.colOffset && mt.muRows === tile.muRows && mt.muCols === tile.muCols;
+    // An added (free) tensor has no base: C_base is the commitment of zeros, the identity.
+    const cBase = p.added ? G1.ZERO : sameTile ? mt.commitment : await commitSmall(ctx, gatherTile(qBase, p.shape, tile));
+    if (!p.added && !sameTile) {
+      throw new Error(`tensor ${p.name}: the policy's tiling of block ${k} differs from the base manifest's; re-commit the base with this policy's tiling`);
+    }
+    const d = gatherTile(delta, p.shape, tile).map((x) => BigInt(x));
+    const input = {
+      srsId: ctx.srs.id,
+      job: job.job,
+      tensor: p.name,
+      blockIndex: k,
+      tensorShape: p.shape,
+      tile,
+      fractionalBits: s,
+      drift,
+      cBase,
+    };
+    try {
+      const work = lowrank
+        ? { input, delta: d, lowrank: { A: factorTile({ A: lowrank.A, rows: p.rows, kappa: lowrank.kappa }, tile.rowOffset, 2 ** tile.muRows), B: lowrank.B, cB: lowrank.cB } }
+        : { input, delta: d };
+      blocks.push(await proveBlock(ctx, work));
+    } catch (e) {
+      if (e instanceof DriftPolicyViolation) {
+        return { violation: { tensor: p.name, block: k, check: e.check, measured: e.measured, bound: e.bound, detail: `tensor ${p.name}, block ${k}: ${e.message}` } };
+      }
+      throw e;
+    }
+    tick();
+  }
+  return { blocks, measured };
+}
+
+/**
+ * Tensor-level bounds checked before any proof (the aggregator checks them again): Σ Δ² ≤ T
+ * for norm, |supp Δ| ≤ k for sparse, max |Δ| ≤ B for linf. Measured values are also given in
+ * real units (quantized / 2^s).
+ */
+function tensorLevelViolation(p: TensorPlan, delta: Float64Array, s: number): Violation | null {
+  const d = p.drift!;
+  const scale = 2 ** s;
+  if (d.class === 'norm') {
+    let S = 0n;
+    for (const x of delta) if (x !== 0) S += BigInt(x) * BigInt(x);
+    if (S > d.maxSquaredNorm) {
+      const real = Math.sqrt(Number(S)) / scale;
+      const bound = Math.sqrt(Number(d.maxSquaredNorm)) / scale;
+      return { tensor: p.name, check: 'norm.l2', measured: `‖Δ‖₂ = ${real.toPrecision(6)}`, bound: `${bound.toPrecision(6)}`, detail: `tensor ${p.name}: ‖Δ‖₂ = ${real.toPrecision(6)} exceeds the bound ${bound.toPrecision(6)} (quantized Σ Δ² = ${S} > ${d.maxSquaredNorm})` };
+    }
+  }
+  if (d.class === 'linf') {
+    let m = 0;
+    let at = -1;
+    delta.forEach((x, i) => {
+      if (Math.abs(x) > m) {
+        m = Math.abs(x);
+        at = i;
+      }
+    });
+    if (BigInt(m) > d.maxAbs) {
+      return { tensor: p.name, check: 'linf', measured: `|Δ[${at}]| = ${(m / scale).toPrecision(6)}`, bound: `${(Number(d.maxAbs) / scale).toPrecision(6)}`, detail: `tensor ${p.name}: |Δ| = ${(m / scale).toPrecision(6)} at flat index ${at} exceeds the bound ${(Number(d.maxAbs) / scale).toPrecision(6)}` };
+    }
+  }
+  if (d.class === 'sparse') {
+    let nz = 0;
+    for (const x of delta) if (x !== 0) nz++;
+    if (nz > d.maxNonzeros) return { tensor: p.name, check: 'sparse.nonzeros', measured: `${nz}`, bound: `${d.maxNonzeros}`, detail: `tensor ${p.name}: ${nz} entries changed, the policy allows ${d.maxNonzeros}` };
+  }
+  return null;
+}
+
+/** A stable job id from the inputs (used when the caller gives none). */
+export function jobIdFor(parts: readonly string[]): string {
+  return 'job-' + bytesToHex(sha256(new TextEncoder().encode(parts.join('\n')))).slice(0, 16);
+}
