@@ -32,7 +32,25 @@ export type ModelErrorCode =
   /** A NaN or ±Inf weight, or one too large to quantize exactly (names the tensor and index). */
   | 'NON_FINITE'
   /** A LoRA adapter or adapter config that cannot be turned into factors (names the tensor and key). */
-  | 'BAD_ADAPTER';
+  | 'BAD_ADAPTER'
+  /** A file shorter than its own header says (or than a read needs). */
+  | 'TRUNCATED'
+  /** A safetensors header longer than the 100 MB cap. */
+  | 'HEADER_TOO_LARGE'
+  /** A safetensors header that is not a valid JSON object of tensor entries. */
+  | 'BAD_HEADER'
+  /** Tensor offsets that overlap, leave holes, or disagree with dtype × shape. */
+  | 'BAD_OFFSETS'
+  /** A dtype name safetensors does not define. */
+  | 'UNKNOWN_DTYPE'
+  /** A sharded model index that does not match its shards. */
+  | 'BAD_INDEX'
+  /** A tensor name given twice in one header, or found in two shards of one model. */
+  | 'DUPLICATE_TENSOR'
+  /** A tensor name that the file or model does not contain. */
+  | 'UNKNOWN_TENSOR'
+  /** A finite weight whose quantized value q(w) = roundHalfEven(w·2^s) is not below 2^53. */
+  | 'QUANTIZE_OVERFLOW';
 
 export interface ModelErrorWhere {
   readonly file?: string;
