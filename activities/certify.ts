@@ -129,6 +129,8 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
   const totalBlocks = plan.plans.reduce((a, p) => a + Math.max(1, p.tiles.length), 0);
   let doneBlocks = 0;
 
+  // Cheap checks first (tensor set, frozen hashes): a job that fails them is rejected
+  // without spending any proving time.
   for (const p of plan.plans) {
     const bm = baseInfo.get(p.name);
     if (p.class === 'frozen') {
@@ -143,9 +145,16 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
         reports.push({ name: p.name, class: 'frozen', verdict: 'rejected', blocks: 0, reason: detail });
       }
       progress('prove', ++doneBlocks, totalBlocks, p.name);
-      continue;
     }
-    const outcome = await proveTensor(ctx, job, p, bm, s, () => progress('prove', ++doneBlocks, totalBlocks, p.name));
+  }
+  if (violations.length > 0) {
+    for (const p of plan.plans) if (p.class !== 'frozen') reports.push({ name: p.name, class: p.class, verdict: 'rejected', blocks: 0, reason: 'not proven: the job failed its tensor-set or frozen checks' });
+    return { verdict: 'rejected', violations, tensors: reports };
+  }
+
+  for (const p of plan.plans) {
+    if (p.class === 'frozen') continue;
+    const outcome = await proveTensor(ctx, job, p, baseInfo.get(p.name), s, () => progress('prove', ++doneBlocks, totalBlocks, p.name));
     if ('violation' in outcome) {
       violations.push(outcome.violation);
       reports.push({ name: p.name, class: p.class, verdict: 'rejected', blocks: p.tiles.length, reason: outcome.violation.detail });

@@ -35,10 +35,10 @@ export class InputError extends Error {
 export interface CommandContext {
   readonly json: boolean;
   readonly log: Logger;
-  /** Human-readable line on stderr (suppressed with --json? no: stderr stays human). */
-  say(line: string): void;
+  /** A human-readable line on stderr (stderr stays human with --json too). */
+  readonly say: (line: string) => void;
   /** The one JSON document on stdout (only with --json). */
-  emit(doc: unknown): void;
+  readonly emit: (doc: unknown) => void;
 }
 
 export function makeLogger(level: LogLevel): Logger {

@@ -1,0 +1,116 @@
+/** `fti certify`, `fti verify`, `fti commit` — the embedded engine's commands. */
+import { jsMsmBackend } from '../../smdp/msm.ts';
+import { commitBase } from '../../activities/certify.ts';
+import { openModelReader } from '../../activities/safetensors-reader.ts';
+import { encodeManifest } from '../../model/manifest.ts';
+import { DEFAULT_FRACTIONAL_BITS } from '../../model/policy.ts';
+import { str, type Command } from '../command.ts';
+import { neededVars, pickSrs, runCertify, runVerify } from '../engine.ts';
+import { writeFileAtomic } from '../files.ts';
+import { EXIT_OK, EXIT_REJECTED, Progress, UsageError } from '../io.ts';
+
+function need(args: Parameters<typeof str>[0], key: string, cmd: string): string {
+  const v = str(args, key);
+  if (v === undefined) throw new UsageError(`${cmd}: --${key} is required (see fti ${cmd} --help)`);
+  return v;
+}
+
+export const certify: Command = {
+  name: 'certify',
+  summary: 'prove that a fine-tune stays within a policy; write a certificate or a rejection',
+  help: `usage: fti certify --base PATH --ft PATH --policy FILE|TEMPLATE --out DIR
+                   [--base-manifest M] [--srs FILE] [--job ID] [--json]
+
+Certifies on this machine (embedded engine). PATH is a .safetensors file, a directory with
+model.safetensors or model.safetensors.index.json, or the index itself. --policy is a policy
+file (JSON or YAML) or a template: lora-attention, lora-all-linear, bitfit, head-only,
+bounded-full. Writes DIR/certificate.json + DIR/certificate.bin on accept (exit 0), or
+DIR/rejection.json with every violation (exit 3); appends a CloudEvent to DIR/events.jsonl.
+Without --base-manifest the base is committed first (DIR/base-manifest.json). Without --srs an
+INSECURE dev SRS is generated and cached (a warning says so).`,
+  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
+  positionals: [0, 0],
+  async run(args, ctx) {
+    const t0 = performance.now();
+    const run = await runCertify({
+      base: need(args, 'base', 'certify'),
+      ft: need(args, 'ft', 'certify'),
+      policy: need(args, 'policy', 'certify'),
+      out: need(args, 'out', 'certify'),
+      ...(str(args, 'base-manifest') !== undefined ? { baseManifest: str(args, 'base-manifest')! } : {}),
+      ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}),
+      ...(str(args, 'job') !== undefined ? { job: str(args, 'job')! } : {}),
+      say: ctx.say,
+      progress: !ctx.json || process.stderr.isTTY === true,
+    });
+    const o = run.outcome;
+    const seconds = (performance.now() - t0) / 1000;
+    if (o.verdict === 'accepted') {
+      ctx.say(`accepted: ${o.tensors.length} tensors certified in ${seconds.toFixed(1)} s → ${run.files[0]}`);
+      for (const t of o.tensors) ctx.say(`  ${t.class.padEnd(8)} ${t.name}${t.blocks ? ` (${t.blocks} blocks)` : ''}`);
+    } else {
+      ctx.say(`rejected: ${o.violations.length} violation(s) → ${run.files[0]}`);
+      for (const v of o.violations) ctx.say(`  ${v.check}: ${v.detail}`);
+    }
+    ctx.emit({
+      verdict: o.verdict,
+      job: run.job,
+      baseManifestDigest: run.manifestDigest,
+      files: run.files,
+      seconds,
+      ...(o.verdict === 'accepted' ? { certificateDigest: o.certificate.digest } : { violations: o.violations }),
+      tensors: o.tensors,
+    });
+    return o.verdict === 'accepted' ? EXIT_OK : EXIT_REJECTED;
+  },
+};
+
+export const verify: Command = {
+  name: 'verify',
+  summary: 'recompute every check of a certificate against the trusted base',
+  help: `usage: fti verify CERT.json (--base-manifest M | --base PATH) [--srs FILE] [--json]
+
+Reads CERT.json and its proof blob CERT.bin, and re-checks everything: SRS, base manifest
+digest and per-block base commitments, every block proof, tensor-level bounds, the
+aggregation tree and the final pairing. Exit 0 valid, 3 invalid, 2 bad input.`,
+  options: { 'base-manifest': { type: 'string' }, base: { type: 'string' }, srs: { type: 'string' } },
+  positionals: [1, 1],
+  async run(args, ctx) {
+    const bm = str(args, 'base-manifest');
+    const base = str(args, 'base');
+    if ((bm === undefined) === (base === undefined)) throw new UsageError('verify: give exactly one of --base-manifest FILE or --base PATH');
+    const { verdict, cert } = await runVerify({ cert: args.positionals[0]!, ...(bm !== undefined ? { baseManifest: bm } : {}), ...(base !== undefined ? { base } : {}), ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}), say: ctx.say });
+    ctx.say(verdict.valid ? `valid: certificate ${cert.digest} (${cert.tensors.length} tensors, ${cert.blocks.length} blocks)` : `invalid: ${verdict.reason}`);
+    ctx.emit({ valid: verdict.valid, ...(verdict.valid ? {} : { reason: verdict.reason }), digest: cert.digest, job: cert.job, tensors: verdict.tensors.map((t) => ({ name: t.name, class: t.class, valid: t.verdict.valid, ...(t.verdict.valid ? {} : { reason: t.verdict.reason }) })) });
+    return verdict.valid ? EXIT_OK : EXIT_REJECTED;
+  },
+};
+
+export const commit: Command = {
+  name: 'commit',
+  summary: 'commit a base model: its manifest of hashes and block commitments',
+  help: `usage: fti commit --model PATH --out MANIFEST.json [--srs FILE] [--fractional-bits S] [--json]
+
+Writes the base manifest a registry trusts: per tensor SHA-256, shape, dtype, L2 norm and the
+commitment of every block (default tiling). Certificates cite its digest.`,
+  options: { model: { type: 'string' }, out: { type: 'string' }, srs: { type: 'string' }, 'fractional-bits': { type: 'string' } },
+  positionals: [0, 0],
+  async run(args, ctx) {
+    const model = await openModelReader(need(args, 'model', 'commit'));
+    try {
+      const out = need(args, 'out', 'commit');
+      const sRaw = str(args, 'fractional-bits') ?? String(DEFAULT_FRACTIONAL_BITS);
+      const s = Number(sRaw);
+      if (!Number.isInteger(s) || s < 0 || s > 40) throw new UsageError(`--fractional-bits: expected an integer in 0..40, got ${JSON.stringify(sRaw)}`);
+      const srs = await pickSrs(str(args, 'srs'), neededVars(model), ctx.say);
+      const bar = new Progress('commit', model.tensors.length, !ctx.json);
+      const { manifest, digest } = await commitBase({ srs, msm: jsMsmBackend }, model, s, (_p, d) => bar.update(d));
+      await writeFileAtomic(out, encodeManifest(manifest));
+      ctx.say(`wrote ${out}: base manifest ${digest} (${manifest.tensors.length} tensors)`);
+      ctx.emit({ file: out, digest, tensors: manifest.tensors.length, srs: manifest.srs });
+      return EXIT_OK;
+    } finally {
+      await model.close();
+    }
+  },
+};
