@@ -134,9 +134,28 @@ describe('fti certify / verify (spawned)', () => {
     assert.ok(!existsSync(join(dir, 'x', 'certificate.json')));
   });
 
+  it('profile recommends classes and writes a policy that certify accepts', () => {
+    const pol = join(dir, 'recommended.json');
+    const r = fti('profile', '--base', join(dir, 'base.safetensors'), '--ft', join(dir, 'ft.safetensors'), '--write-policy', pol, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const doc = r.json() as { tensors: { name: string; recommendation: { class: string } }[] };
+    const byName = Object.fromEntries(doc.tensors.map((t) => [t.name, t.recommendation.class]));
+    assert.equal(byName['l.frozen.weight'], 'frozen');
+    assert.ok(['sparse', 'norm', 'linf'].includes(byName['l.bias']!), byName['l.bias']);
+    const c = fti('certify', '--base', join(dir, 'base.safetensors'), '--ft', join(dir, 'ft.safetensors'), '--policy', pol, '--out', join(dir, 'recommended'));
+    assert.equal(c.code, 0, c.stderr);
+  });
+
+  it('policy show prints the resolved class of every tensor', () => {
+    const r = fti('policy', 'show', join(dir, 'policy.json'), '--model', join(dir, 'base.safetensors'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const rows = (r.json() as { tensors: { tensor: string; class: string }[] }).tensors;
+    assert.deepEqual(Object.fromEntries(rows.map((x) => [x.tensor, x.class])), { 'l.up.weight': 'norm', 'l.bias': 'sparse', 'l.frozen.weight': 'frozen', 'head.weight': 'free' });
+  });
+
   it('every command answers --help', () => {
-    for (const cmd of ['demo', 'certify', 'verify', 'commit']) {
-      const r = fti(cmd, '--help');
+    for (const cmd of ['demo', 'certify', 'verify', 'commit', 'profile', 'policy show']) {
+      const r = fti(...cmd.split(' '), '--help');
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`^usage: fti ${cmd}`));
     }
