@@ -134,6 +134,20 @@ describe('fti certify / verify (spawned)', () => {
     assert.ok(!existsSync(join(dir, 'x', 'certificate.json')));
   });
 
+  it('check-weights: the certified weights match; other weights do not (exit 3, listed)', () => {
+    const cert = join(dir, 'ok', 'certificate.json');
+    const ok = fti('check-weights', '--ft', join(dir, 'ft.safetensors'), '--cert', cert, '--json');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.json().match, true);
+    const bad = fti('check-weights', '--ft', join(dir, 'bad.safetensors'), '--cert', cert, '--json');
+    assert.equal(bad.code, 3, bad.stderr);
+    const mism = bad.json().mismatches as string[];
+    assert.ok(mism.some((m) => /tensor l\.frozen\.weight: SHA-256/.test(m)), mism.join('\n'));
+    const base = fti('check-weights', '--ft', join(dir, 'base.safetensors'), '--cert', cert, '--json');
+    assert.equal(base.code, 3);
+    assert.ok((base.json().mismatches as string[]).some((m) => /block 0: the weights' commitment differs/.test(m)));
+  });
+
   it('profile recommends classes and writes a policy that certify accepts', () => {
     const pol = join(dir, 'recommended.json');
     const r = fti('profile', '--base', join(dir, 'base.safetensors'), '--ft', join(dir, 'ft.safetensors'), '--write-policy', pol, '--json');
@@ -154,7 +168,7 @@ describe('fti certify / verify (spawned)', () => {
   });
 
   it('every command answers --help', () => {
-    for (const cmd of ['demo', 'certify', 'verify', 'commit', 'profile', 'policy show']) {
+    for (const cmd of ['demo', 'certify', 'verify', 'commit', 'check-weights', 'profile', 'policy show']) {
       const r = fti(...cmd.split(' '), '--help');
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`^usage: fti ${cmd}`));
