@@ -41,7 +41,7 @@ function l2Of(values: Float64Array): number {
 }
 
 /** Quantized values of a tile (padding 0), row·2^μy + col order, as safe integers. */
-function gatherTile(q: Float64Array, shape: readonly number[], tile: TileGeometry): number[] {
+export function gatherTile(q: Float64Array, shape: readonly number[], tile: TileGeometry): number[] {
   const idx = tileIndices(shape, tile);
   const out = new Array<number>(idx.length);
   for (let i = 0; i < idx.length; i++) {

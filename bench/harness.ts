@@ -43,7 +43,7 @@ export function formatNumber(x: number): string {
   return x.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
 }
 
-/** Milliseconds taken by `fn` (best of `reps`, after it has run once if `warm`). */
+/** Milliseconds taken by `fn`: the best of `reps` runs. */
 export async function timeMs(fn: () => unknown, reps = 1): Promise<number> {
   let best = Infinity;
   for (let i = 0; i < reps; i++) {

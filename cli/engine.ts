@@ -159,10 +159,16 @@ export async function readCertificateFiles(path: string): Promise<Certificate> {
   return decodeCertificate(json, blob);
 }
 
+/** The SRS a certificate needs: `--srs FILE`, or the (cached) dev SRS it names; ceremony SRSs must be given. */
+export async function srsForCertificate(cert: Certificate, certPath: string, srsFile: string | undefined, say: (l: string) => void): Promise<Srs> {
+  if (srsFile) return loadSrsFile(srsFile);
+  if (cert.srs.kind === 'dev') return devSrsCached(cert.srs.N, say);
+  throw new InputError('SRS_REQUIRED', `${certPath} was made under a ceremony SRS (${cert.srs.id}); pass it with --srs FILE`);
+}
+
 export async function runVerify(opts: { cert: string; baseManifest?: string; base?: string; srs?: string; say: (l: string) => void }): Promise<{ verdict: CertificateVerdict; cert: Certificate }> {
   const cert = await readCertificateFiles(opts.cert);
-  const srs = opts.srs ? await loadSrsFile(opts.srs) : cert.srs.kind === 'dev' ? await devSrsCached(cert.srs.N, opts.say) : undefined;
-  if (!srs) throw new InputError('SRS_REQUIRED', `${opts.cert} was made under a ceremony SRS (${cert.srs.id}); pass it with --srs FILE`);
+  const srs = await srsForCertificate(cert, opts.cert, opts.srs, opts.say);
   if (srs.id !== cert.srs.id) return { cert, verdict: { valid: false, reason: `the certificate was made under SRS ${cert.srs.id}, the given SRS is ${srs.id}`, tensors: [] } };
   let manifest: BaseManifest;
   let digest: string;

@@ -7,6 +7,7 @@
  * 2 bad input or usage, 1 internal error.
  */
 import { pino, type Logger } from 'pino';
+import { ModelError } from '../model/errors.ts';
 import { DriftPolicyViolation, SmdpError } from '../smdp/errors.ts';
 
 export const EXIT_OK = 0;
@@ -73,10 +74,7 @@ export function classifyError(e: unknown): { exit: number; kind: string; message
   if (e instanceof InputError) return { exit: EXIT_BAD_INPUT, kind: 'bad-input', message: e.message, code: e.code };
   if (e instanceof SmdpError) return { exit: EXIT_BAD_INPUT, kind: 'bad-input', message: e.message, code: e.code };
   if (e instanceof DriftPolicyViolation) return { exit: EXIT_REJECTED, kind: 'policy-violation', message: e.message };
-  const named = e as { name?: unknown; code?: unknown; message?: unknown };
-  if (named && named.name === 'ModelError' && typeof named.message === 'string') {
-    return { exit: EXIT_BAD_INPUT, kind: 'bad-input', message: named.message, code: typeof named.code === 'string' ? named.code : undefined };
-  }
+  if (e instanceof ModelError) return { exit: EXIT_BAD_INPUT, kind: 'bad-input', message: e.message, code: e.code };
   const message = e instanceof Error ? e.message : String(e);
   return { exit: EXIT_INTERNAL, kind: 'internal', message };
 }

@@ -141,7 +141,7 @@ export function decodeG2(b: Uint8Array, field = 'g2'): G2Point {
   const c0 = fpFromBytes(b.subarray(48), field);
   const Fp2 = bls.fields.Fp2;
   const x = Fp2.create({ c0, c1 });
-  const b2 = Fp2.mul(Fp2.create({ c0: 4n, c1: 4n }), Fp2.ONE); // 4(u + 1)
+  const b2 = Fp2.create({ c0: 4n, c1: 4n }); // 4(u + 1)
   const y2 = Fp2.add(Fp2.mul(Fp2.sqr(x), x), b2);
   let hasRoot = true;
   try {

@@ -4,14 +4,13 @@
  * SHA-256 of every frozen tensor and model file, and compare with what the certificate states.
  */
 import { openModelReader } from '../../activities/safetensors-reader.ts';
-import { tileIndices } from '../../model/planner.ts';
+import { gatherTile } from '../../activities/certify.ts';
 import { quantize } from '../../model/quantize.ts';
 import { jsMsmBackend } from '../../smdp/msm.ts';
 import { commitSmall } from '../../smdp/pst.ts';
 import { str, type Command } from '../command.ts';
-import { readCertificateFiles } from '../engine.ts';
+import { readCertificateFiles, srsForCertificate } from '../engine.ts';
 import { EXIT_OK, EXIT_REJECTED, InputError, UsageError } from '../io.ts';
-import { devSrsCached, loadSrsFile } from '../srs-cache.ts';
 
 export const checkWeights: Command = {
   name: 'check-weights',
@@ -28,9 +27,7 @@ any differs (each difference is listed).`,
     const certPath = str(args, 'cert');
     if (!ftPath || !certPath) throw new UsageError('check-weights: --ft PATH and --cert CERT.json are required');
     const cert = await readCertificateFiles(certPath);
-    const srsFile = str(args, 'srs');
-    const srs = srsFile ? await loadSrsFile(srsFile) : cert.srs.kind === 'dev' ? await devSrsCached(cert.srs.N, ctx.say) : undefined;
-    if (!srs) throw new InputError('SRS_REQUIRED', `${certPath} was made under a ceremony SRS; pass it with --srs FILE`);
+    const srs = await srsForCertificate(cert, certPath, str(args, 'srs'), ctx.say);
     if (srs.id !== cert.srs.id) throw new InputError('SRS_MISMATCH', `the certificate was made under SRS ${cert.srs.id}, the given SRS is ${srs.id}`);
     const ft = await openModelReader(ftPath);
     const mismatches: string[] = [];
@@ -63,9 +60,7 @@ any differs (each difference is listed).`,
           q = quantize(await ft.readValues(st.tensor), st.fractionalBits, { file: ftPath, tensor: st.tensor, startIndex: 0 });
           cache.set(st.tensor, q);
         }
-        const idx = tileIndices(st.tensorShape, st.tile);
-        const tile = Array.from(idx, (j) => (j < 0 ? 0 : q[j]!));
-        const c = await commitSmall(ctxP, tile);
+        const c = await commitSmall(ctxP, gatherTile(q, st.tensorShape, st.tile));
         if (!c.equals(st.cFt)) mismatches.push(`tensor ${st.tensor}, block ${st.blockIndex}: the weights' commitment differs from the certified C_ft`);
       }
     } finally {
