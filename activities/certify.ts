@@ -20,7 +20,7 @@ import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { G1 } from '../smdp/field.ts';
 import type { TileGeometry } from '../smdp/statement.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
-import { factorTile, lowRankFactorsFromDelta } from '../model/factors.ts';
+import { factorTile, lowRankFactorsFromDelta, quantizeFactors, type QuantizedFactors, type RealFactors } from '../model/factors.ts';
 import { manifestDigest, manifestExpectations, type BaseManifest, type ManifestTensor, type ManifestTile } from '../model/manifest.ts';
 import { FLOAT_DTYPES, planModel, planTensor, tileIndices, type TensorPlan } from '../model/planner.ts';
 import { policyDigest, resolvePolicy, type Policy } from '../model/policy.ts';
@@ -107,6 +107,12 @@ export interface CertifyJob {
   readonly policy: Policy;
   readonly manifest: BaseManifest;
   readonly fanIn?: number;
+  /**
+   * Low-rank factors supplied with the job (a LoRA adapter, model/adapter.ts), by tensor name.
+   * A `lowrank` tensor uses them when their rank is within the policy's and they meet its
+   * residual bound; otherwise (or without them) its factors come from a truncated SVD of Δ.
+   */
+  readonly factors?: ReadonlyMap<string, RealFactors>;
 }
 
 /** Everything from plan to self-verified certificate (or the rejection with its reasons). */
@@ -229,20 +235,25 @@ async function proveTensor(
   let lowrank: { A: bigint[]; B: bigint[]; cB: import('../smdp/field.ts').G1Point; kappa: number } | undefined;
   const measured: Record<string, string | number> = {};
   if (drift.class === 'lowrank') {
-    const q = lowRankFactorsFromDelta(delta, p.rows, p.cols, drift.rank, { fractionalBits: s, factorBitsA: drift.factorBitsA, factorBitsB: drift.factorBitsB, paddedCols: 2 ** p.tiles[0]!.muCols });
-    const r = drift.residual;
-    const res =
-      r.kind === 'none'
-        ? q.residualNonzeros > 0
-          ? { measured: `${q.residualNonzeros} nonzero residual entries, max |E| = ${q.residualMaxAbs}`, bound: '0' }
-          : null
-        : r.kind === 'linf'
-          ? q.residualMaxAbs > r.maxAbs
-            ? { measured: `max |E| = ${q.residualMaxAbs}`, bound: `${r.maxAbs}` }
-            : null
-          : q.residualSquaredNorm > r.maxSquaredNorm
-            ? { measured: `Σ E² = ${q.residualSquaredNorm}`, bound: `${r.maxSquaredNorm}` }
-            : null;
+    const quantizeOptions = { fractionalBits: s, factorBitsA: drift.factorBitsA, factorBitsB: drift.factorBitsB, paddedCols: 2 ** p.tiles[0]!.muCols, tensor: p.name };
+    const supplied = job.factors?.get(p.name);
+    let q: QuantizedFactors | undefined;
+    if (supplied !== undefined && supplied.rank <= drift.rank) {
+      const fromAdapter = quantizeFactors(padRank(supplied, drift.rank), delta, quantizeOptions);
+      const miss = residualExcess(fromAdapter, drift.residual);
+      if (miss === null) {
+        q = fromAdapter;
+        measured.factors = 'adapter';
+      } else {
+        measured.factors = `svd (the adapter's factors leave ${miss.measured} > ${miss.bound})`;
+      }
+    } else if (supplied !== undefined) {
+      measured.factors = `svd (the adapter's rank ${supplied.rank} is above the policy's ${drift.rank})`;
+    } else {
+      measured.factors = 'svd';
+    }
+    q ??= lowRankFactorsFromDelta(delta, p.rows, p.cols, drift.rank, quantizeOptions);
+    const res = residualExcess(q, drift.residual);
     if (res) return { violation: { tensor: p.name, check: 'lowrank.residual', ...res, detail: `tensor ${p.name} is not within rank ${drift.rank} plus its residual bound: ${res.measured} > ${res.bound}` } };
     const cB = await commitFactorB(ctx, q.B, q.kappa, p.tiles[0]!.muCols);
     lowrank = { A: q.A, B: q.B, cB, kappa: q.kappa };
@@ -285,6 +296,30 @@ async function proveTensor(
     tick();
   }
   return { blocks, measured };
+}
+
+type Residual = Extract<NonNullable<TensorPlan['drift']>, { class: 'lowrank' }>['residual'];
+
+/** The residual of quantized factors against the policy's residual bound: null when within. */
+function residualExcess(q: QuantizedFactors, r: Residual): { measured: string; bound: string } | null {
+  switch (r.kind) {
+    case 'none':
+      return q.residualNonzeros > 0 ? { measured: `${q.residualNonzeros} nonzero residual entries, max |E| = ${q.residualMaxAbs}`, bound: '0' } : null;
+    case 'linf':
+      return q.residualMaxAbs > r.maxAbs ? { measured: `max |E| = ${q.residualMaxAbs}`, bound: `${r.maxAbs}` } : null;
+    case 'l2':
+      return q.residualSquaredNorm > r.maxSquaredNorm ? { measured: `Σ E² = ${q.residualSquaredNorm}`, bound: `${r.maxSquaredNorm}` } : null;
+  }
+}
+
+/** Factors of rank k as factors of rank `rank` ≥ k: zero columns of A, zero rows of B. */
+function padRank(f: RealFactors, rank: number): RealFactors {
+  if (f.rank === rank) return f;
+  const A = new Float64Array(f.rows * rank);
+  for (let i = 0; i < f.rows; i++) A.set(f.A.subarray(i * f.rank, (i + 1) * f.rank), i * rank);
+  const B = new Float64Array(rank * f.cols);
+  B.set(f.B);
+  return { rows: f.rows, cols: f.cols, rank, A, B };
 }
 
 /**

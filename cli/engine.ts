@@ -17,6 +17,7 @@ import { jsMsmBackend } from '../smdp/msm.ts';
 import type { ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { verifyCertificate, type CertificateVerdict } from '../smdp/verifier.ts';
+import { readAdapter } from '../model/adapter.ts';
 import { encodeManifest, manifestExpectations, readManifest, type BaseManifest } from '../model/manifest.ts';
 import { tensorMatrix } from '../model/planner.ts';
 import { policyDigest, readPolicyFile, type Policy } from '../model/policy.ts';
@@ -80,6 +81,7 @@ export async function runCertify(opts: {
   baseManifest?: string;
   srs?: string;
   job?: string;
+  adapter?: string;
   say: (l: string) => void;
   progress: boolean;
 }): Promise<CertifyRun> {
@@ -87,6 +89,8 @@ export async function runCertify(opts: {
   const ft = await openModelReader(opts.ft);
   try {
     const { policy, source } = await loadPolicy(opts.policy, base);
+    const adapter = opts.adapter !== undefined ? await readAdapter(opts.adapter, base.tensors) : undefined;
+    if (adapter) opts.say(`adapter ${adapter.label}: LoRA factors for ${adapter.updates.size} tensor(s)${adapter.others.length > 0 ? `; ${adapter.others.length} other tensor(s) in it are certified from the fine-tuned weights alone` : ''}`);
     const srs = await pickSrs(opts.srs, neededVars(ft), opts.say);
     const ctx: ProverContext = { srs, msm: jsMsmBackend };
     await mkdir(opts.out, { recursive: true });
@@ -101,8 +105,9 @@ export async function runCertify(opts: {
     }
     const ftFiles = await ft.files();
     const job = opts.job ?? jobIdFor([manifestDigest, ...ftFiles.map((f) => f.sha256), policyDigest(policy), srs.id]);
+    const factors = adapter ? new Map([...adapter.updates].map(([name, u]) => [name, u.factors])) : undefined;
     let bar: Progress | undefined;
-    const outcome = await certifyFineTune(ctx, { job, base, ft, policy, manifest }, (phase, done, total, detail) => {
+    const outcome = await certifyFineTune(ctx, { job, base, ft, policy, manifest, ...(factors ? { factors } : {}) }, (phase, done, total, detail) => {
       if (phase !== 'prove') return;
       bar ??= new Progress('prove', total, opts.progress);
       bar.update(done, detail ?? '');

@@ -19,7 +19,7 @@ export const certify: Command = {
   name: 'certify',
   summary: 'prove that a fine-tune stays within a policy; write a certificate or a rejection',
   help: `usage: fti certify --base PATH --ft PATH --policy FILE|TEMPLATE --out DIR
-                   [--base-manifest M] [--srs FILE] [--job ID] [--json]
+                   [--adapter PATH] [--base-manifest M] [--srs FILE] [--job ID] [--json]
 
 Certifies on this machine (embedded engine). PATH is a .safetensors file, a directory with
 model.safetensors or model.safetensors.index.json, or the index itself. --policy is a policy
@@ -27,8 +27,13 @@ file (JSON or YAML) or a template: lora-attention, lora-all-linear, bitfit, head
 bounded-full. Writes DIR/certificate.json + DIR/certificate.bin on accept (exit 0), or
 DIR/rejection.json with every violation (exit 3); appends a CloudEvent to DIR/events.jsonl.
 Without --base-manifest the base is committed first (DIR/base-manifest.json). Without --srs an
-INSECURE dev SRS is generated and cached (a warning says so).`,
-  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
+INSECURE dev SRS is generated and cached (a warning says so).
+--adapter PATH (a PEFT LoRA adapter: a directory with adapter_model.safetensors and
+adapter_config.json, or the .safetensors file with the config beside it) supplies the factors
+of low-rank tensors; without it, or where they do not meet the policy's bound, factors come
+from a truncated SVD of Δ. The adapter is a hint: what is certified is always the fine-tuned
+weights given by --ft.`,
+  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
   positionals: [0, 0],
   async run(args, ctx) {
     const t0 = performance.now();
@@ -40,6 +45,7 @@ INSECURE dev SRS is generated and cached (a warning says so).`,
       ...(str(args, 'base-manifest') !== undefined ? { baseManifest: str(args, 'base-manifest')! } : {}),
       ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}),
       ...(str(args, 'job') !== undefined ? { job: str(args, 'job')! } : {}),
+      ...(str(args, 'adapter') !== undefined ? { adapter: str(args, 'adapter')! } : {}),
       say: ctx.say,
       progress: !ctx.json || process.stderr.isTTY === true,
     });

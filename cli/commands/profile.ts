@@ -1,5 +1,6 @@
 /** `fti profile` (measure a fine-tune, recommend classes, write a policy) and `fti policy show`. */
 import { openModelReader } from '../../activities/safetensors-reader.ts';
+import { readAdapter } from '../../model/adapter.ts';
 import { profileModel, type ProfileInput } from '../../model/profiler.ts';
 import { serializePolicy, validatePolicy } from '../../model/policy.ts';
 import { describeResolution, formatResolution } from '../../model/templates.ts';
@@ -12,13 +13,15 @@ import { FLOAT_DTYPES } from '../../model/planner.ts';
 export const profile: Command = {
   name: 'profile',
   summary: 'measure how a fine-tune differs from its base and recommend a policy',
-  help: `usage: fti profile --base PATH --ft PATH [--write-policy FILE] [--json]
+  help: `usage: fti profile --base PATH --ft PATH [--adapter PATH] [--write-policy FILE] [--json]
 
 Per tensor: exact nonzero count of the quantized Δ, ‖Δ‖₂, ‖Δ‖∞, relative L2, an estimated
 rank (randomized SVD) with the residual at that rank, and the tightest class that fits.
 --write-policy writes the recommendation as a ready policy file (YAML if FILE ends in
-.yaml/.yml, else JSON).`,
-  options: { base: { type: 'string' }, ft: { type: 'string' }, 'write-policy': { type: 'string' } },
+.yaml/.yml, else JSON). --adapter PATH (a PEFT LoRA adapter directory, or its .safetensors
+with adapter_config.json beside it) measures each adapted tensor against the adapter's own
+factors instead of estimating its rank.`,
+  options: { base: { type: 'string' }, ft: { type: 'string' }, adapter: { type: 'string' }, 'write-policy': { type: 'string' } },
   positionals: [0, 0],
   async run(args, ctx) {
     const basePath = str(args, 'base');
@@ -28,12 +31,15 @@ rank (randomized SVD) with the residual at that rank, and the tightest class tha
     const ft = await openModelReader(ftPath);
     try {
       const baseNames = new Set(base.tensors.map((t) => t.name));
+      const adapterPath = str(args, 'adapter');
+      const adapter = adapterPath !== undefined ? await readAdapter(adapterPath, base.tensors) : undefined;
       async function* inputs(): AsyncGenerator<ProfileInput> {
         for (const t of ft.tensors) {
           if (!FLOAT_DTYPES.includes(t.dtype)) continue;
           const has = baseNames.has(t.name);
           const rawEqual = has && (await base.tensorSha256(t.name)) === (await ft.tensorSha256(t.name));
-          yield { name: t.name, shape: t.shape, base: has ? await base.readValues(t.name) : null, ft: await ft.readValues(t.name), rawEqual };
+          const update = adapter?.updates.get(t.name);
+          yield { name: t.name, shape: t.shape, base: has ? await base.readValues(t.name) : null, ft: await ft.readValues(t.name), rawEqual, ...(update ? { adapter: update.factors } : {}) };
         }
       }
       const t0 = performance.now();
