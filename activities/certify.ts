@@ -16,7 +16,7 @@ import { aggregateBlocks, type BlockRecord } from '../smdp/aggregate.ts';
 import { provenTensorResult, sealCertificate, type Certificate, type TensorResult } from '../smdp/certificate.ts';
 import { commitFactorB } from '../smdp/classes/lowrank.ts';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
-import { commitSmall, type ProverContext } from '../smdp/pst.ts';
+import type { ProverContext } from '../smdp/pst.ts';
 import { G1 } from '../smdp/field.ts';
 import type { TileGeometry } from '../smdp/statement.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
@@ -26,7 +26,7 @@ import { FLOAT_DTYPES, planModel, planTensor, tileIndices, type TensorPlan } fro
 import { policyDigest, resolvePolicy, type Policy } from '../model/policy.ts';
 import { quantize } from '../model/quantize.ts';
 import type { ModelReader } from './model-reader.ts';
-import { proveBlock } from './prove-block.ts';
+import { inlineProver, type BlockProver } from './prove-pool.ts';
 
 export interface StepProgress {
   (phase: string, done: number, total: number, detail?: string): void;
@@ -55,27 +55,70 @@ export function gatherTile(q: Float64Array, shape: readonly number[], tile: Tile
  * commitBase: the base manifest — per tensor SHA-256, shape, dtype, L2 and, for float
  * tensors, the commitment of every tile of the default (elementwise) tiling.
  */
-export async function commitBase(ctx: ProverContext, base: ModelReader, fractionalBits: number, progress: StepProgress = noProgress): Promise<{ manifest: BaseManifest; digest: string }> {
+export async function commitBase(
+  ctx: ProverContext,
+  base: ModelReader,
+  fractionalBits: number,
+  progress: StepProgress = noProgress,
+  prover: BlockProver = inlineProver(ctx),
+): Promise<{ manifest: BaseManifest; digest: string }> {
   const N = ctx.srs.N;
-  const tensors: ManifestTensor[] = [];
   const total = base.tensors.length;
+  const tensors = new Array<ManifestTensor>(total);
   let done = 0;
-  for (const t of base.tensors) {
+  const window = new Window(tensorWindow(prover));
+  for (const [i, t] of base.tensors.entries()) {
     const sha = await base.tensorSha256(t.name);
     let l2 = 0;
-    const tiles: ManifestTile[] = [];
+    let tiles: Promise<ManifestTile[]> = Promise.resolve([]);
     if (FLOAT_DTYPES.includes(t.dtype)) {
       const values = await base.readValues(t.name);
       l2 = l2Of(values);
       const q = quantize(values, fractionalBits, { file: base.label, tensor: t.name, startIndex: 0 });
       const plan = planTensor(t, { name: t.name, class: 'free', rule: 'default', drift: { class: 'free' } }, N);
-      for (const g of plan.tiles) tiles.push({ ...g, commitment: await commitSmall(ctx, gatherTile(q, t.shape, g)) });
+      tiles = Promise.all(plan.tiles.map(async (g) => ({ ...g, commitment: await prover.commit(gatherTile(q, t.shape, g)) })));
     }
-    tensors.push({ name: t.name, dtype: t.dtype, shape: [...t.shape], sha256: sha, l2, tiles });
-    progress('commit base', ++done, total, t.name);
+    await window.add(
+      tiles.then((ts) => {
+        tensors[i] = { name: t.name, dtype: t.dtype, shape: [...t.shape], sha256: sha, l2, tiles: ts };
+        progress('commit base', ++done, total, t.name);
+      }),
+    );
   }
+  await window.drain();
   const manifest: BaseManifest = { fractionalBits, srs: { id: ctx.srs.id, kind: ctx.srs.kind, N }, files: await base.files(), tensors };
   return { manifest, digest: manifestDigest(manifest) };
+}
+
+/** Tensors in flight at once: one more than the prover's threads keeps them busy; one when inline. */
+function tensorWindow(prover: BlockProver): number {
+  return prover.parallelism <= 1 ? 1 : prover.parallelism + 1;
+}
+
+/**
+ * At most `limit` tasks in flight: `add` waits for room. The first failure is rethrown by
+ * the next `add` or by `drain` (later tasks still settle; none is left unobserved).
+ */
+class Window {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | null = null;
+  constructor(private readonly limit: number) {}
+  async add(task: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = task.then(
+      () => void this.running.delete(tracked),
+      (e: unknown) => {
+        this.running.delete(tracked);
+        this.failure ??= { error: e };
+      },
+    );
+    this.running.add(tracked);
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    if (this.failure) throw this.failure.error;
+  }
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.error;
+  }
 }
 
 export interface Violation {
@@ -113,6 +156,8 @@ export interface CertifyJob {
    * residual bound; otherwise (or without them) its factors come from a truncated SVD of Δ.
    */
   readonly factors?: ReadonlyMap<string, RealFactors>;
+  /** Where tiles are proven (default: in this thread, with `ctx`). */
+  readonly prover?: BlockProver;
 }
 
 /** Everything from plan to self-verified certificate (or the rejection with its reasons). */
@@ -158,9 +203,20 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
     return { verdict: 'rejected', violations, tensors: reports };
   }
 
-  for (const p of plan.plans) {
-    if (p.class === 'frozen') continue;
-    const outcome = await proveTensor(ctx, job, p, baseInfo.get(p.name), s, () => progress('prove', ++doneBlocks, totalBlocks, p.name));
+  const prover = job.prover ?? inlineProver(ctx);
+  const toProve = plan.plans.filter((p) => p.class !== 'frozen');
+  const outcomes = new Array<TensorOutcome>(toProve.length);
+  const window = new Window(tensorWindow(prover));
+  for (const [i, p] of toProve.entries()) {
+    await window.add(
+      proveTensor(ctx, prover, job, p, baseInfo.get(p.name), s, () => progress('prove', ++doneBlocks, totalBlocks, p.name)).then((o) => {
+        outcomes[i] = o;
+      }),
+    );
+  }
+  await window.drain();
+  for (const [i, p] of toProve.entries()) {
+    const outcome = outcomes[i]!;
     if ('violation' in outcome) {
       violations.push(outcome.violation);
       reports.push({ name: p.name, class: p.class, verdict: 'rejected', blocks: p.tiles.length, reason: outcome.violation.detail });
@@ -216,14 +272,17 @@ async function describeFrozenChange(base: ModelReader, ft: ModelReader, p: Tenso
     : `frozen tensor ${p.name} changed: ${count} of ${a.length} entries differ, first at flat index ${first} (${a[first]} → ${b[first]})`;
 }
 
+type TensorOutcome = { blocks: BlockRecord[]; measured: Record<string, string | number> } | { violation: Violation };
+
 async function proveTensor(
   ctx: ProverContext,
+  prover: BlockProver,
   job: CertifyJob,
   p: TensorPlan,
   bm: ManifestTensor | undefined,
   s: number,
   tick: () => void,
-): Promise<{ blocks: BlockRecord[]; measured: Record<string, string | number> } | { violation: Violation }> {
+): Promise<TensorOutcome> {
   const ftVals = await job.ft.readValues(p.name);
   const qFt = quantize(ftVals, s, { file: job.ft.label, tensor: p.name, startIndex: 0 });
   const qBase = p.added ? new Float64Array(qFt.length) : quantize(await job.base.readValues(p.name), s, { file: job.base.label, tensor: p.name, startIndex: 0 });
@@ -260,16 +319,16 @@ async function proveTensor(
     measured.rank = drift.rank;
     measured.residualMaxAbs = q.residualMaxAbs.toString();
   }
-  const blocks: BlockRecord[] = [];
+  const tasks: Promise<BlockRecord>[] = [];
   for (let k = 0; k < p.tiles.length; k++) {
     const tile = p.tiles[k]!;
     const mt = bm?.tiles[k];
     const sameTile = mt !== undefined && mt.rowOffset === tile.rowOffset && mt.colOffset === tile.colOffset && mt.muRows === tile.muRows && mt.muCols === tile.muCols;
-    // An added (free) tensor has no base: C_base is the commitment of zeros, the identity.
-    const cBase = p.added ? G1.ZERO : sameTile ? mt.commitment : await commitSmall(ctx, gatherTile(qBase, p.shape, tile));
     if (!p.added && !sameTile) {
       throw new Error(`tensor ${p.name}: the policy's tiling of block ${k} differs from the base manifest's; re-commit the base with this policy's tiling`);
     }
+    // An added (free) tensor has no base: C_base is the commitment of zeros, the identity.
+    const cBase = p.added || !mt ? G1.ZERO : mt.commitment;
     const d = gatherTile(delta, p.shape, tile).map((x) => BigInt(x));
     const input = {
       srsId: ctx.srs.id,
@@ -282,18 +341,30 @@ async function proveTensor(
       drift,
       cBase,
     };
-    try {
-      const work = lowrank
-        ? { input, delta: d, lowrank: { A: factorTile({ A: lowrank.A, rows: p.rows, kappa: lowrank.kappa }, tile.rowOffset, 2 ** tile.muRows), B: lowrank.B, cB: lowrank.cB } }
-        : { input, delta: d };
-      blocks.push(await proveBlock(ctx, work));
-    } catch (e) {
-      if (e instanceof DriftPolicyViolation) {
-        return { violation: { tensor: p.name, block: k, check: e.check, measured: e.measured, bound: e.bound, detail: `tensor ${p.name}, block ${k}: ${e.message}` } };
-      }
-      throw e;
+    const work = lowrank
+      ? { input, delta: d, lowrank: { A: factorTile({ A: lowrank.A, rows: p.rows, kappa: lowrank.kappa }, tile.rowOffset, 2 ** tile.muRows), B: lowrank.B, cB: lowrank.cB } }
+      : { input, delta: d };
+    tasks.push(
+      prover.prove(work).then((r) => {
+        tick();
+        return r;
+      }),
+    );
+  }
+  // Every tile is proven (or refused) before the tensor's verdict: the first refusal in tile
+  // order is the one reported; any other error fails the job.
+  const settled = await Promise.allSettled(tasks);
+  const blocks: BlockRecord[] = [];
+  for (const [k, r] of settled.entries()) {
+    if (r.status === 'fulfilled') {
+      blocks.push(r.value);
+      continue;
     }
-    tick();
+    const e: unknown = r.reason;
+    if (e instanceof DriftPolicyViolation) {
+      return { violation: { tensor: p.name, block: k, check: e.check, measured: e.measured, bound: e.bound, detail: `tensor ${p.name}, block ${k}: ${e.message}` } };
+    }
+    throw e;
   }
   return { blocks, measured };
 }

@@ -11,6 +11,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { certifyFineTune, commitBase, jobIdFor, type CertifyOutcome } from '../activities/certify.ts';
 import type { ModelReader } from '../activities/model-reader.ts';
+import { defaultWorkers, inlineProver, startProverPool, type BlockProver } from '../activities/prove-pool.ts';
 import { openModelReader } from '../activities/safetensors-reader.ts';
 import { decodeCertificate, encodeCertificate, type Certificate } from '../smdp/certificate.ts';
 import { jsMsmBackend } from '../smdp/msm.ts';
@@ -19,7 +20,7 @@ import type { Srs } from '../smdp/srs.ts';
 import { verifyCertificate, type CertificateVerdict } from '../smdp/verifier.ts';
 import { readAdapter } from '../model/adapter.ts';
 import { encodeManifest, manifestExpectations, readManifest, type BaseManifest } from '../model/manifest.ts';
-import { tensorMatrix } from '../model/planner.ts';
+import { FLOAT_DTYPES, tensorMatrix } from '../model/planner.ts';
 import { policyDigest, readPolicyFile, type Policy } from '../model/policy.ts';
 import { isTemplateName, templatePolicy } from '../model/templates.ts';
 import { writeFileAtomic } from './files.ts';
@@ -44,6 +45,16 @@ export function neededVars(model: ModelReader): number {
     mu = Math.max(mu, Math.ceil(Math.log2(Math.max(1, cols))) + 4);
   }
   return Math.min(mu, 16);
+}
+
+/** Models below this many float weights prove in one thread: starting workers costs more than it saves. */
+export const POOL_MIN_WEIGHTS = 1 << 20;
+
+/** One proving thread per core for models of POOL_MIN_WEIGHTS float weights or more, else 1. */
+export function defaultWorkerCount(model: ModelReader): number {
+  let weights = 0;
+  for (const t of model.tensors) if (FLOAT_DTYPES.includes(t.dtype)) weights += t.shape.reduce((a, b) => a * b, 1);
+  return weights >= POOL_MIN_WEIGHTS ? defaultWorkers() : 1;
 }
 
 export async function pickSrs(srsFile: string | undefined, N: number, say: (l: string) => void): Promise<Srs> {
@@ -82,17 +93,22 @@ export async function runCertify(opts: {
   srs?: string;
   job?: string;
   adapter?: string;
+  /** Proving threads; default `defaultWorkerCount(ft)`. 1 proves in this thread. */
+  workers?: number;
   say: (l: string) => void;
   progress: boolean;
 }): Promise<CertifyRun> {
   const base = await openModelReader(opts.base);
   const ft = await openModelReader(opts.ft);
+  let prover: BlockProver | undefined;
   try {
     const { policy, source } = await loadPolicy(opts.policy, base);
     const adapter = opts.adapter !== undefined ? await readAdapter(opts.adapter, base.tensors) : undefined;
     if (adapter) opts.say(`adapter ${adapter.label}: LoRA factors for ${adapter.updates.size} tensor(s)${adapter.others.length > 0 ? `; ${adapter.others.length} other tensor(s) in it are certified from the fine-tuned weights alone` : ''}`);
     const srs = await pickSrs(opts.srs, neededVars(ft), opts.say);
     const ctx: ProverContext = { srs, msm: jsMsmBackend };
+    const workers = opts.workers ?? defaultWorkerCount(ft);
+    prover = workers > 1 ? await startProverPool(srs, workers) : inlineProver(ctx);
     await mkdir(opts.out, { recursive: true });
     let manifest: BaseManifest;
     let manifestDigest: string;
@@ -100,14 +116,14 @@ export async function runCertify(opts: {
       ({ manifest, digest: manifestDigest } = await readManifest(opts.baseManifest));
     } else {
       const bar = new Progress('commit base', base.tensors.length, opts.progress);
-      ({ manifest, digest: manifestDigest } = await commitBase(ctx, base, policy.fractionalBits, (_p, d) => bar.update(d)));
+      ({ manifest, digest: manifestDigest } = await commitBase(ctx, base, policy.fractionalBits, (_p, d) => bar.update(d), prover));
       await writeFileAtomic(join(opts.out, 'base-manifest.json'), encodeManifest(manifest));
     }
     const ftFiles = await ft.files();
     const job = opts.job ?? jobIdFor([manifestDigest, ...ftFiles.map((f) => f.sha256), policyDigest(policy), srs.id]);
     const factors = adapter ? new Map([...adapter.updates].map(([name, u]) => [name, u.factors])) : undefined;
     let bar: Progress | undefined;
-    const outcome = await certifyFineTune(ctx, { job, base, ft, policy, manifest, ...(factors ? { factors } : {}) }, (phase, done, total, detail) => {
+    const outcome = await certifyFineTune(ctx, { job, base, ft, policy, manifest, prover, ...(factors ? { factors } : {}) }, (phase, done, total, detail) => {
       if (phase !== 'prove') return;
       bar ??= new Progress('prove', total, opts.progress);
       bar.update(done, detail ?? '');
@@ -148,6 +164,7 @@ export async function runCertify(opts: {
     }
     return { outcome, job, manifestDigest, outDir: opts.out, files };
   } finally {
+    await prover?.close();
     await base.close();
     await ft.close();
   }

@@ -66,7 +66,8 @@ export class DriftPolicyViolation extends Error {
     readonly check: string,
     readonly measured: string,
     readonly bound: string,
-    detail: string,
+    /** What is wrong, in words (the message adds the check, measured value and bound). */
+    readonly detail: string,
   ) {
     super(`${check}: ${detail} (measured ${measured}, bound ${bound})`);
   }

@@ -15,11 +15,18 @@ function need(args: Parameters<typeof str>[0], key: string, cmd: string): string
   return v;
 }
 
+function workerCount(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > 256) throw new UsageError(`certify: --workers must be a whole number in 1..256, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export const certify: Command = {
   name: 'certify',
   summary: 'prove that a fine-tune stays within a policy; write a certificate or a rejection',
   help: `usage: fti certify --base PATH --ft PATH --policy FILE|TEMPLATE --out DIR
-                   [--adapter PATH] [--base-manifest M] [--srs FILE] [--job ID] [--json]
+                   [--adapter PATH] [--base-manifest M] [--srs FILE] [--workers N]
+                   [--job ID] [--json]
 
 Certifies on this machine (embedded engine). PATH is a .safetensors file, a directory with
 model.safetensors or model.safetensors.index.json, or the index itself. --policy is a policy
@@ -32,8 +39,10 @@ INSECURE dev SRS is generated and cached (a warning says so).
 adapter_config.json, or the .safetensors file with the config beside it) supplies the factors
 of low-rank tensors; without it, or where they do not meet the policy's bound, factors come
 from a truncated SVD of Δ. The adapter is a hint: what is certified is always the fine-tuned
-weights given by --ft.`,
-  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
+weights given by --ft.
+--workers N proves tiles on N worker threads (default: one per core for models of 1M+ float
+weights, else 1 = in this thread); the certificate is the same for every N.`,
+  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' }, workers: { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
   positionals: [0, 0],
   async run(args, ctx) {
     const t0 = performance.now();
@@ -46,6 +55,7 @@ weights given by --ft.`,
       ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}),
       ...(str(args, 'job') !== undefined ? { job: str(args, 'job')! } : {}),
       ...(str(args, 'adapter') !== undefined ? { adapter: str(args, 'adapter')! } : {}),
+      ...(str(args, 'workers') !== undefined ? { workers: workerCount(str(args, 'workers')!) } : {}),
       say: ctx.say,
       progress: !ctx.json || process.stderr.isTTY === true,
     });

@@ -1,0 +1,167 @@
+/**
+ * Where tiles are proven: in this thread (`inlineProver`) or on a pool of worker threads
+ * (`startProverPool`, `fti certify --workers N`). Both run the same `proveBlock` and give the
+ * same block records; the pool only spreads tiles over cores. Each worker holds its own copy
+ * of the SRS (parsed once at start) and takes one request at a time; requests queue here.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { BlockRecord } from '../smdp/aggregate.ts';
+import { DriftPolicyViolation } from '../smdp/errors.ts';
+import type { G1Point } from '../smdp/field.ts';
+import { commitSmall, type ProverContext } from '../smdp/pst.ts';
+import { serializeSrs, type Srs } from '../smdp/srs.ts';
+import { proveBlock, type TileWork } from './prove-block.ts';
+import { fromWire, statementFromWire, tileWorkToWire, type Request, type Response, type WireError } from './prove-wire.ts';
+
+export interface BlockProver {
+  /** Threads proving at once (1 for the inline prover). */
+  readonly parallelism: number;
+  prove(work: TileWork): Promise<BlockRecord>;
+  /** C(v) for a vector of small integers (base-manifest tiles). */
+  commit(values: ArrayLike<number>): Promise<G1Point>;
+  close(): Promise<void>;
+}
+
+export function inlineProver(ctx: ProverContext): BlockProver {
+  return {
+    parallelism: 1,
+    prove: (work) => proveBlock(ctx, work),
+    commit: (values) => commitSmall(ctx, values),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Default worker count: one per core the process may use. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+function fromWireError(e: WireError): Error {
+  if (e.kind === 'violation') return new DriftPolicyViolation(e.check, e.measured, e.bound, e.detail);
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.code !== undefined) Object.assign(err, { code: e.code });
+  if (e.stack !== undefined) err.stack = e.stack;
+  return err;
+}
+
+interface Pending {
+  readonly req: Request;
+  resolve(res: Response & { ok: true }): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  ready: boolean;
+  busy: Pending | null;
+}
+
+/**
+ * Start `size` proving threads over `srs`. Rejects if a worker cannot start (its error). A
+ * worker that dies mid-request fails that request and every queued one: a job must not hang.
+ */
+export async function startProverPool(srs: Srs, size: number): Promise<BlockProver> {
+  if (!Number.isSafeInteger(size) || size < 1) throw new Error(`startProverPool: expected at least one worker, got ${size}`);
+  const { lagrange, N, kind, label, g2One, g2Tau } = srs;
+  const srsBytes = serializeSrs({ lagrange, N, kind, label, g2One, g2Tau });
+  // Workers run TypeScript through tsx's loader, registered before the worker module loads
+  // (a loader passed in execArgv is not active yet for the worker's entry module on Node 20).
+  const api = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./prove-worker.ts', import.meta.url).href;
+  const boot = new URL('data:text/javascript,' + encodeURIComponent(`import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(entry)});`));
+  const queue: Pending[] = [];
+  const slots: Slot[] = [];
+  let nextId = 1;
+  let failure: Error | null = null;
+  let closing = false;
+
+  const fail = (e: Error) => {
+    failure ??= e;
+    for (const s of slots) {
+      if (s.busy) s.busy.reject(e);
+      s.busy = null;
+    }
+    for (const p of queue.splice(0)) p.reject(e);
+  };
+  const pump = () => {
+    for (const s of slots) {
+      if (!s.ready || s.busy) continue;
+      const p = queue.shift();
+      if (!p) return;
+      s.busy = p;
+      s.worker.postMessage(p.req);
+    }
+  };
+
+  const readiness: Promise<void>[] = [];
+  for (let i = 0; i < size; i++) {
+    const worker = new Worker(boot, { workerData: { srsBytes } });
+    const slot: Slot = { worker, ready: false, busy: null };
+    slots.push(slot);
+    readiness.push(
+      new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: Response | { ready: true }) => {
+          if ('ready' in m) {
+            slot.ready = true;
+            resolve();
+            pump();
+            return;
+          }
+          const p = slot.busy;
+          slot.busy = null;
+          if (p) {
+            if (m.ok) p.resolve(m);
+            else p.reject(fromWireError(m.error));
+          }
+          pump();
+        });
+        worker.on('error', (e) => {
+          reject(e);
+          fail(new Error(`proving worker ${i} failed: ${e.message}`));
+        });
+        worker.on('exit', (code) => {
+          if (closing) return;
+          const e = new Error(`proving worker ${i} exited (code ${code})`);
+          reject(e);
+          fail(e);
+        });
+      }),
+    );
+  }
+  try {
+    await Promise.all(readiness);
+  } catch (e) {
+    closing = true;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    throw e;
+  }
+
+  const submit = (make: (id: number) => Request) =>
+    new Promise<Response & { ok: true }>((resolve, reject) => {
+      if (failure) return reject(failure);
+      if (closing) return reject(new Error('the proving pool is closed'));
+      queue.push({ req: make(nextId++), resolve, reject });
+      pump();
+    });
+
+  return {
+    parallelism: size,
+    async prove(work) {
+      const res = await submit((id) => ({ id, op: 'prove', work: tileWorkToWire(work) }));
+      if (!('statement' in res)) throw new Error('proving worker answered a prove request without a statement');
+      return { statement: statementFromWire(res.statement), proofBytes: res.proofBytes };
+    },
+    async commit(values) {
+      const res = await submit((id) => ({ id, op: 'commit', values: Float64Array.from(values) }));
+      if (!('point' in res)) throw new Error('proving worker answered a commit request without a point');
+      return fromWire(res.point);
+    },
+    async close() {
+      closing = true;
+      for (const p of queue.splice(0)) p.reject(new Error('the proving pool is closed'));
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}

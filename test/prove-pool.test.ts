@@ -1,0 +1,150 @@
+// The worker-thread proving pool gives the same block records and commitments as proving in
+// this thread, carries drift violations back typed, and never leaves a request hanging.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { inlineProver, startProverPool, type BlockProver } from '../activities/prove-pool.ts';
+import type { TileWork } from '../activities/prove-block.ts';
+import { encodeStatement, type DriftSpec } from '../smdp/statement.ts';
+import { DriftPolicyViolation } from '../smdp/errors.ts';
+import { jsMsmBackend } from '../smdp/msm.ts';
+import { commitSmall, type ProverContext } from '../smdp/pst.ts';
+import { devSrs } from '../smdp/srs-insecure-dev.ts';
+import type { Srs } from '../smdp/srs.ts';
+import { verifyBlockProof } from '../smdp/blocks.ts';
+import { pairingCheck } from '../smdp/accumulator.ts';
+import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
+
+let srs: Srs;
+let ctx: ProverContext;
+let pool: BlockProver;
+before(async () => {
+  srs = devSrs(6).srs;
+  ctx = { srs, msm: jsMsmBackend };
+  pool = await startProverPool(srs, 2);
+});
+after(async () => {
+  await pool.close();
+});
+
+const MU = 4;
+const base = Array.from({ length: 1 << MU }, (_, i) => ((i * 7919) % 2001) - 1000);
+const delta = Array.from({ length: 1 << MU }, (_, i) => BigInt(((i * 37) % 13) - 6)); // ΣΔ² = 252
+
+async function work(drift: DriftSpec, blockIndex = 0): Promise<TileWork> {
+  return {
+    input: {
+      srsId: srs.id,
+      job: 'job-pool',
+      tensor: 'layers.0.mlp.up.weight',
+      blockIndex,
+      tensorShape: [4, 4],
+      tile: { rowOffset: 0, colOffset: 0, muRows: 2, muCols: 2 },
+      fractionalBits: 24,
+      drift,
+      cBase: await commitSmall(ctx, base),
+    },
+    delta,
+  };
+}
+
+describe('proving pool (worker threads)', () => {
+  it('proves the same block records as the inline prover, and they verify', async () => {
+    const inline = inlineProver(ctx);
+    for (const drift of [{ class: 'norm', maxSquaredNorm: 300n }, { class: 'linf', maxAbs: 6n }, { class: 'sparse', maxNonzeros: 16, reveal: false }, { class: 'free' }] as DriftSpec[]) {
+      const w = await work(drift);
+      const [a, b] = await Promise.all([pool.prove(w), inline.prove(w)]);
+      assert.deepEqual(encodeStatement(a.statement), encodeStatement(b.statement), `${drift.class}: statement`);
+      assert.deepEqual(a.proofBytes, b.proofBytes, `${drift.class}: proof bytes`);
+      const chk = verifyBlockProof(srs, a.statement, a.proofBytes, 'block');
+      assert.ok(chk.valid && (chk.accumulator === null || pairingCheck(srs, chk.accumulator.evaluate())), `${drift.class}: verifies`);
+    }
+  });
+
+  it('commits like commitSmall, many requests at once (queued over both workers)', async () => {
+    const vectors = Array.from({ length: 6 }, (_, k) => Array.from({ length: 1 << MU }, (_, i) => ((i + 1) * (k + 3)) % 97 - 48));
+    const points = await Promise.all(vectors.map((v) => pool.commit(v)));
+    for (const [k, v] of vectors.entries()) assert.ok(points[k]!.equals(await commitSmall(ctx, v)), `vector ${k}`);
+  });
+
+  it('a tile outside its class comes back as a DriftPolicyViolation with its measured value', async () => {
+    await assert.rejects(pool.prove(await work({ class: 'norm', maxSquaredNorm: 251n })), (e: unknown) => {
+      assert.ok(e instanceof DriftPolicyViolation, String(e));
+      assert.equal(e.check, 'norm.l2');
+      assert.equal(e.measured, 'Σ Δ² = 252');
+      assert.match(e.bound, /251/);
+      return true;
+    });
+  });
+
+  it('other worker errors are rejected with their message, and the pool keeps serving', async () => {
+    const bad = await work({ class: 'norm', maxSquaredNorm: 300n });
+    await assert.rejects(pool.prove({ ...bad, delta: delta.slice(1) }), /./);
+    const w = await work({ class: 'free' });
+    const ok = await pool.prove(w);
+    assert.deepEqual(encodeStatement(ok.statement), encodeStatement((await inlineProver(ctx).prove(w)).statement));
+  });
+
+  it('requests after close are refused, not left pending', async () => {
+    const p = await startProverPool(srs, 1);
+    await p.close();
+    await assert.rejects(p.commit(base), /closed/);
+  });
+});
+
+describe('fti certify --workers (spawned)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fti-workers-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, FTI_CACHE: join(dir, 'cache') };
+  const fti = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', env });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  const vals = (n: number, seed: number) => {
+    let s = seed;
+    return Float64Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647), (s / 2147483647 - 0.5) * 0.05));
+  };
+
+  before(async () => {
+    const t = (v: Float64Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: encodeFloats(v, 'F32') });
+    const names = ['a.up.weight', 'b.up.weight', 'c.up.weight'];
+    const baseVals = names.map((_, i) => vals(32 * 16, i + 1));
+    await writeSafetensors(join(dir, 'base.safetensors'), new Map(names.map((n, i) => [n, t(baseVals[i]!, [32, 16])])));
+    const ft = baseVals.map((v) => v.map((x, i) => x + 1e-5 * Math.cos(i)));
+    await writeSafetensors(join(dir, 'ft.safetensors'), new Map(names.map((n, i) => [n, t(ft[i]!, [32, 16])])));
+    const over = ft.map((v, k) => (k === 2 ? v.map((x) => x + 0.01) : v));
+    await writeSafetensors(join(dir, 'over.safetensors'), new Map(names.map((n, i) => [n, t(over[i]!, [32, 16])])));
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ version: 1, default: { class: 'frozen' }, rules: [{ match: '*.up.weight', class: 'norm', maxL2: 0.001 }] }));
+  });
+
+  it('the certificate is byte-identical with 1 and 2 workers', () => {
+    const outs = ['1', '2'].map((n) => {
+      const out = join(dir, `w${n}`);
+      const r = fti('certify', '--base', join(dir, 'base.safetensors'), '--ft', join(dir, 'ft.safetensors'), '--policy', join(dir, 'policy.json'), '--out', out, '--workers', n, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      return out;
+    });
+    assert.deepEqual(readFileSync(join(outs[0]!, 'certificate.json')), readFileSync(join(outs[1]!, 'certificate.json')));
+    assert.deepEqual(readFileSync(join(outs[0]!, 'certificate.bin')), readFileSync(join(outs[1]!, 'certificate.bin')));
+    assert.deepEqual(readFileSync(join(outs[0]!, 'base-manifest.json')), readFileSync(join(outs[1]!, 'base-manifest.json')));
+  });
+
+  it('a violation found on a worker rejects the job (exit 3) naming tensor and bound', () => {
+    const r = fti('certify', '--base', join(dir, 'base.safetensors'), '--ft', join(dir, 'over.safetensors'), '--policy', join(dir, 'policy.json'), '--out', join(dir, 'over'), '--workers', '2', '--json');
+    assert.equal(r.code, 3, r.stderr);
+    const doc = JSON.parse(r.stdout) as { verdict: string; violations: { tensor: string; check: string }[] };
+    assert.equal(doc.verdict, 'rejected');
+    assert.deepEqual(doc.violations.map((v) => [v.tensor, v.check]), [['c.up.weight', 'norm.l2']]);
+  });
+
+  it('--workers must be a positive whole number (exit 2)', () => {
+    for (const bad of ['0', 'two', '1.5', '-1']) {
+      const r = fti('certify', '--base', join(dir, 'base.safetensors'), '--ft', join(dir, 'ft.safetensors'), '--policy', join(dir, 'policy.json'), '--out', join(dir, 'bad'), `--workers=${bad}`);
+      assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /--workers must be a whole number in 1\.\.256/);
+    }
+  });
+});
