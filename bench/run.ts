@@ -32,6 +32,7 @@ const modules: Record<string, () => Promise<{ run: (o: typeof opts, r: Reporter)
   msm: () => import('./msm.ts'),
   classes: () => import('./classes.ts'),
   aggregate: () => import('./aggregate.ts'),
+  certify: () => import('./certify.ts'),
 };
 const selected = values.only ? values.only.split(',') : Object.keys(modules);
 const report = new Reporter();

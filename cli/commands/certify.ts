@@ -5,7 +5,8 @@ import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { encodeManifest } from '../../model/manifest.ts';
 import { DEFAULT_FRACTIONAL_BITS } from '../../model/policy.ts';
 import { str, type Command } from '../command.ts';
-import { neededVars, pickSrs, runCertify, runVerify } from '../engine.ts';
+import { defaultWorkerCount, neededVars, pickSrs, runCertify, runVerify } from '../engine.ts';
+import { inlineProver, startProverPool } from '../../activities/prove-pool.ts';
 import { writeFileAtomic } from '../files.ts';
 import { EXIT_OK, EXIT_REJECTED, Progress, UsageError } from '../io.ts';
 
@@ -15,10 +16,15 @@ function need(args: Parameters<typeof str>[0], key: string, cmd: string): string
   return v;
 }
 
-function workerCount(v: string): number {
+function workerCount(cmd: string, v: string): number {
   const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > 256) throw new UsageError(`certify: --workers must be a whole number in 1..256, got ${JSON.stringify(v)}`);
+  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > 256) throw new UsageError(`${cmd}: --workers must be a whole number in 1..256, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** Peak resident memory of this process so far (all threads), bytes. */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 export const certify: Command = {
@@ -55,7 +61,7 @@ weights, else 1 = in this thread); the certificate is the same for every N.`,
       ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}),
       ...(str(args, 'job') !== undefined ? { job: str(args, 'job')! } : {}),
       ...(str(args, 'adapter') !== undefined ? { adapter: str(args, 'adapter')! } : {}),
-      ...(str(args, 'workers') !== undefined ? { workers: workerCount(str(args, 'workers')!) } : {}),
+      ...(str(args, 'workers') !== undefined ? { workers: workerCount('certify', str(args, 'workers')!) } : {}),
       say: ctx.say,
       progress: !ctx.json || process.stderr.isTTY === true,
     });
@@ -74,6 +80,7 @@ weights, else 1 = in this thread); the certificate is the same for every N.`,
       baseManifestDigest: run.manifestDigest,
       files: run.files,
       seconds,
+      peakRssBytes: peakRssBytes(),
       ...(o.verdict === 'accepted' ? { certificateDigest: o.certificate.digest } : { violations: o.violations }),
       tensors: o.tensors,
     });
@@ -105,11 +112,13 @@ aggregation tree and the final pairing. Exit 0 valid, 3 invalid, 2 bad input.`,
 export const commit: Command = {
   name: 'commit',
   summary: 'commit a base model: its manifest of hashes and block commitments',
-  help: `usage: fti commit --model PATH --out MANIFEST.json [--srs FILE] [--fractional-bits S] [--json]
+  help: `usage: fti commit --model PATH --out MANIFEST.json [--srs FILE] [--fractional-bits S]
+                  [--workers N] [--json]
 
 Writes the base manifest a registry trusts: per tensor SHA-256, shape, dtype, L2 norm and the
-commitment of every block (default tiling). Certificates cite its digest.`,
-  options: { model: { type: 'string' }, out: { type: 'string' }, srs: { type: 'string' }, 'fractional-bits': { type: 'string' } },
+commitment of every block (default tiling). Certificates cite its digest. --workers N commits
+on N worker threads (default: one per core for models of 1M+ float weights, else 1).`,
+  options: { model: { type: 'string' }, out: { type: 'string' }, srs: { type: 'string' }, 'fractional-bits': { type: 'string' }, workers: { type: 'string' } },
   positionals: [0, 0],
   async run(args, ctx) {
     const model = await openModelReader(need(args, 'model', 'commit'));
@@ -120,10 +129,16 @@ commitment of every block (default tiling). Certificates cite its digest.`,
       if (!Number.isInteger(s) || s < 0 || s > 40) throw new UsageError(`--fractional-bits: expected an integer in 0..40, got ${JSON.stringify(sRaw)}`);
       const srs = await pickSrs(str(args, 'srs'), neededVars(model), ctx.say);
       const bar = new Progress('commit', model.tensors.length, !ctx.json);
-      const { manifest, digest } = await commitBase({ srs, msm: jsMsmBackend }, model, s, (_p, d) => bar.update(d));
+      const t0 = performance.now();
+      const proverCtx = { srs, msm: jsMsmBackend };
+      const w = str(args, 'workers');
+      const workers = w !== undefined ? workerCount('commit', w) : defaultWorkerCount(model);
+      const prover = workers > 1 ? await startProverPool(srs, workers) : inlineProver(proverCtx);
+      const { manifest, digest } = await commitBase(proverCtx, model, s, (_p, d) => bar.update(d), prover).finally(() => prover.close());
       await writeFileAtomic(out, encodeManifest(manifest));
-      ctx.say(`wrote ${out}: base manifest ${digest} (${manifest.tensors.length} tensors)`);
-      ctx.emit({ file: out, digest, tensors: manifest.tensors.length, srs: manifest.srs });
+      const seconds = (performance.now() - t0) / 1000;
+      ctx.say(`wrote ${out}: base manifest ${digest} (${manifest.tensors.length} tensors) in ${seconds.toFixed(1)} s`);
+      ctx.emit({ file: out, digest, tensors: manifest.tensors.length, srs: manifest.srs, seconds, peakRssBytes: peakRssBytes() });
       return EXIT_OK;
     } finally {
       await model.close();

@@ -6,7 +6,7 @@
  * and certifies again (rejected, with the reason).
  */
 import { join, resolve } from 'node:path';
-import { encodeFloats, writeSafetensors, type TensorToWrite } from '../../model/safetensors.ts';
+import { llamaBase, loraMerge, writeModel as writeSynthetic, type Tensors } from '../../model/synthetic.ts';
 import { str, type Command } from '../command.ts';
 import { runCertify, runVerify } from '../engine.ts';
 import { EXIT_INTERNAL, EXIT_OK } from '../io.ts';
@@ -18,72 +18,11 @@ const LAYERS = 2;
 const RANK = 4;
 const ALPHA = 8;
 
-/** Seeded normal-ish values (sum of uniforms), deterministic across runs and machines. */
-function gaussian(seed: number, n: number, std: number): Float64Array {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = (next() + next() + next() + next() - 2) * std * 1.7320508;
-  return out;
-}
+const SHAPE = { dim: DIM, mlp: MLP, vocab: VOCAB, layers: LAYERS };
+const LORA = { rank: RANK, alpha: ALPHA, targets: ['q_proj', 'v_proj'] };
 
-function bf16(shape: number[], values: Float64Array): TensorToWrite {
-  return { dtype: 'BF16', shape, data: encodeFloats(values, 'BF16') };
-}
-
-export function demoBaseTensors(): Map<string, { shape: number[]; values: Float64Array }> {
-  const t = new Map<string, { shape: number[]; values: Float64Array }>();
-  let seed = 1;
-  const add = (name: string, shape: number[], std: number, mean = 0): void => {
-    const v = gaussian(seed++, shape.reduce((a, b) => a * b, 1), std);
-    if (mean !== 0) v.forEach((x, i) => (v[i] = x + mean));
-    t.set(name, { shape, values: v });
-  };
-  add('model.embed_tokens.weight', [VOCAB, DIM], 0.02);
-  for (let l = 0; l < LAYERS; l++) {
-    const p = `model.layers.${l}`;
-    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'o_proj']) add(`${p}.self_attn.${proj}.weight`, [DIM, DIM], 0.02);
-    add(`${p}.mlp.gate_proj.weight`, [MLP, DIM], 0.02);
-    add(`${p}.mlp.up_proj.weight`, [MLP, DIM], 0.02);
-    add(`${p}.mlp.down_proj.weight`, [DIM, MLP], 0.02);
-    add(`${p}.input_layernorm.weight`, [DIM], 0.01, 1);
-    add(`${p}.post_attention_layernorm.weight`, [DIM], 0.01, 1);
-  }
-  add('model.norm.weight', [DIM], 0.01, 1);
-  add('lm_head.weight', [VOCAB, DIM], 0.02);
-  return t;
-}
-
-/** W + (alpha/r)·B·A on q_proj and v_proj, as a merged LoRA fine-tune stores it. */
-export function demoLoraMerge(base: Map<string, { shape: number[]; values: Float64Array }>): Map<string, { shape: number[]; values: Float64Array }> {
-  const ft = new Map([...base].map(([k, v]) => [k, { shape: v.shape, values: v.values.slice() }]));
-  let seed = 1000;
-  for (let l = 0; l < LAYERS; l++) {
-    for (const proj of ['q_proj', 'v_proj']) {
-      const w = ft.get(`model.layers.${l}.self_attn.${proj}.weight`)!.values;
-      const A = gaussian(seed++, RANK * DIM, 0.02); // r × in
-      const B = gaussian(seed++, DIM * RANK, 0.02); // out × r
-      for (let o = 0; o < DIM; o++) {
-        for (let i = 0; i < DIM; i++) {
-          let d = 0;
-          for (let k = 0; k < RANK; k++) d += B[o * RANK + k]! * A[k * DIM + i]!;
-          w[o * DIM + i] = w[o * DIM + i]! + (ALPHA / RANK) * d;
-        }
-      }
-    }
-  }
-  return ft;
-}
-
-async function writeModel(path: string, t: Map<string, { shape: number[]; values: Float64Array }>): Promise<void> {
-  await writeSafetensors(path, new Map([...t].map(([k, v]) => [k, bf16(v.shape, v.values)])), { format: 'pt', producer: 'fti demo' });
+function writeModel(path: string, t: Tensors): Promise<void> {
+  return writeSynthetic(path, t, 'BF16', 'fti demo');
 }
 
 export const demo: Command = {
@@ -99,8 +38,8 @@ SRS (cached). Files go to DIR (default ./fti-demo).`,
   positionals: [0, 0],
   async run(args, ctx) {
     const out = resolve(str(args, 'out') ?? 'fti-demo');
-    const baseT = demoBaseTensors();
-    const ftT = demoLoraMerge(baseT);
+    const baseT = llamaBase(SHAPE);
+    const ftT = loraMerge(baseT, LORA).ft;
     const params = [...baseT.values()].reduce((a, t) => a + t.values.length, 0);
     await writeModel(join(out, 'base', 'model.safetensors'), baseT);
     await writeModel(join(out, 'fine-tuned', 'model.safetensors'), ftT);
@@ -118,7 +57,7 @@ SRS (cached). Files go to DIR (default ./fti-demo).`,
     const v = await runVerify({ cert: join(out, 'certified', 'certificate.json'), baseManifest: join(out, 'certified', 'base-manifest.json'), say: ctx.say });
     ctx.say(v.verdict.valid ? '   valid' : `   INVALID: ${v.verdict.reason}`);
 
-    const tampered = demoLoraMerge(baseT);
+    const tampered = loraMerge(baseT, LORA).ft;
     const down = tampered.get('model.layers.1.mlp.down_proj.weight')!.values;
     down[123] = down[123]! + 0.0625;
     await writeModel(join(out, 'tampered', 'model.safetensors'), tampered);

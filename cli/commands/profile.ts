@@ -6,6 +6,7 @@ import { serializePolicy, validatePolicy } from '../../model/policy.ts';
 import { describeResolution, formatResolution } from '../../model/templates.ts';
 import { str, type Command } from '../command.ts';
 import { loadPolicy } from '../engine.ts';
+import { peakRssBytes } from './certify.ts';
 import { writeFileAtomic } from '../files.ts';
 import { EXIT_OK, UsageError } from '../io.ts';
 import { FLOAT_DTYPES } from '../../model/planner.ts';
@@ -55,7 +56,7 @@ factors instead of estimating its rank.`,
         await writeFileAtomic(out, serializePolicy(policy, /\.ya?ml$/i.test(out) ? 'yaml' : 'json'));
         ctx.say(`wrote the recommended policy to ${out}`);
       }
-      ctx.emit({ seconds, tensors: result.rows, policy: result.policy, warnings: result.warnings, ...(out ? { policyFile: out } : {}) });
+      ctx.emit({ seconds, peakRssBytes: peakRssBytes(), tensors: result.rows, policy: result.policy, warnings: result.warnings, ...(out ? { policyFile: out } : {}) });
       return EXIT_OK;
     } finally {
       await base.close();
