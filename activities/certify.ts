@@ -27,6 +27,7 @@ import { policyDigest, resolvePolicy, type Policy } from '../model/policy.ts';
 import { quantize } from '../model/quantize.ts';
 import type { ModelReader } from './model-reader.ts';
 import { inlineProver, type BlockProver } from './prove-pool.ts';
+import type { TileWork } from './prove-block.ts';
 
 export interface StepProgress {
   (phase: string, done: number, total: number, detail?: string): void;
@@ -160,51 +161,65 @@ export interface CertifyJob {
   readonly prover?: BlockProver;
 }
 
-/** Everything from plan to self-verified certificate (or the rejection with its reasons). */
-export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progress: StepProgress = noProgress): Promise<CertifyOutcome> {
+/** The plan of a job: per-tensor classes and tiles, and tensor-set violations. */
+export function planJob(N: number, job: Pick<CertifyJob, 'base' | 'ft' | 'policy' | 'manifest'>): { plans: TensorPlan[]; violations: Violation[] } {
   const { base, ft, policy, manifest } = job;
-  const s = policy.fractionalBits;
-  const N = ctx.srs.N;
-  if (manifest.srs.id !== ctx.srs.id) throw new Error(`the base manifest was committed under SRS ${manifest.srs.id}, this job uses ${ctx.srs.id}`);
-  if (manifest.fractionalBits !== s) throw new Error(`the base manifest quantizes with s = ${manifest.fractionalBits}, the policy with s = ${s}`);
+  if (manifest.fractionalBits !== policy.fractionalBits) throw new Error(`the base manifest quantizes with s = ${manifest.fractionalBits}, the policy with s = ${policy.fractionalBits}`);
   const baseInfo = new Map(manifest.tensors.map((t) => [t.name, t]));
   const resolved = resolvePolicy(
     policy,
     ft.tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype, ...(baseInfo.has(t.name) ? { baseL2: baseInfo.get(t.name)!.l2 } : {}) })),
   );
   const plan = planModel(base.tensors, ft.tensors, resolved, N);
-  const violations: Violation[] = plan.violations.map((v) => ({ tensor: v.tensor, check: `tensors.${v.kind}`, detail: v.detail }));
+  return { plans: [...plan.plans], violations: plan.violations.map((v) => ({ tensor: v.tensor, check: `tensors.${v.kind}`, detail: v.detail })) };
+}
+
+/**
+ * The cheap checks of frozen tensors: raw-byte SHA-256 of the fine-tuned tensor against the
+ * base manifest's. A changed tensor is a violation with the count and first location of changes.
+ */
+export async function checkFrozen(job: Pick<CertifyJob, 'base' | 'ft' | 'manifest'>, p: TensorPlan): Promise<{ result: TensorResult; report: TensorReport } | { violation: Violation; report: TensorReport }> {
+  const bm = job.manifest.tensors.find((t) => t.name === p.name);
+  const ftSha = await job.ft.tensorSha256(p.name);
+  const baseSha = bm?.sha256 ?? '';
+  if (ftSha === baseSha) {
+    return { result: { kind: 'frozen', verdict: 'valid', name: p.name, baseSha256: baseSha, ftSha256: ftSha }, report: { name: p.name, class: 'frozen', verdict: 'accepted', blocks: 0 } };
+  }
+  const detail = await describeFrozenChange(job.base, job.ft, p);
+  return { violation: { tensor: p.name, check: 'frozen', detail }, report: { name: p.name, class: 'frozen', verdict: 'rejected', blocks: 0, reason: detail } };
+}
+
+/** Reports for the tensors left unproven when the cheap checks already rejected the job. */
+export function unprovenReports(plans: readonly TensorPlan[]): TensorReport[] {
+  return plans.filter((p) => p.class !== 'frozen').map((p) => ({ name: p.name, class: p.class, verdict: 'rejected' as const, blocks: 0, reason: 'not proven: the job failed its tensor-set or frozen checks' }));
+}
+
+/** Everything from plan to self-verified certificate (or the rejection with its reasons). */
+export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progress: StepProgress = noProgress): Promise<CertifyOutcome> {
+  const { manifest } = job;
+  const s = job.policy.fractionalBits;
+  if (manifest.srs.id !== ctx.srs.id) throw new Error(`the base manifest was committed under SRS ${manifest.srs.id}, this job uses ${ctx.srs.id}`);
+  const baseInfo = new Map(manifest.tensors.map((t) => [t.name, t]));
+  const { plans, violations } = planJob(ctx.srs.N, job);
   const reports: TensorReport[] = [];
-  const results: TensorResult[] = [];
-  const blocks: BlockRecord[] = [];
-  const totalBlocks = plan.plans.reduce((a, p) => a + Math.max(1, p.tiles.length), 0);
+  const frozen: TensorResult[] = [];
+  const totalBlocks = plans.reduce((a, p) => a + Math.max(1, p.tiles.length), 0);
   let doneBlocks = 0;
 
   // Cheap checks first (tensor set, frozen hashes): a job that fails them is rejected
   // without spending any proving time.
-  for (const p of plan.plans) {
-    const bm = baseInfo.get(p.name);
-    if (p.class === 'frozen') {
-      const ftSha = await ft.tensorSha256(p.name);
-      const baseSha = bm?.sha256 ?? '';
-      if (ftSha === baseSha) {
-        results.push({ kind: 'frozen', verdict: 'valid', name: p.name, baseSha256: baseSha, ftSha256: ftSha });
-        reports.push({ name: p.name, class: 'frozen', verdict: 'accepted', blocks: 0 });
-      } else {
-        const detail = await describeFrozenChange(base, ft, p);
-        violations.push({ tensor: p.name, check: 'frozen', detail });
-        reports.push({ name: p.name, class: 'frozen', verdict: 'rejected', blocks: 0, reason: detail });
-      }
-      progress('prove', ++doneBlocks, totalBlocks, p.name);
-    }
+  for (const p of plans) {
+    if (p.class !== 'frozen') continue;
+    const r = await checkFrozen(job, p);
+    if ('violation' in r) violations.push(r.violation);
+    else frozen.push(r.result);
+    reports.push(r.report);
+    progress('prove', ++doneBlocks, totalBlocks, p.name);
   }
-  if (violations.length > 0) {
-    for (const p of plan.plans) if (p.class !== 'frozen') reports.push({ name: p.name, class: p.class, verdict: 'rejected', blocks: 0, reason: 'not proven: the job failed its tensor-set or frozen checks' });
-    return { verdict: 'rejected', violations, tensors: reports };
-  }
+  if (violations.length > 0) return { verdict: 'rejected', violations, tensors: [...reports, ...unprovenReports(plans)] };
 
   const prover = job.prover ?? inlineProver(ctx);
-  const toProve = plan.plans.filter((p) => p.class !== 'frozen');
+  const toProve = plans.filter((p) => p.class !== 'frozen');
   const outcomes = new Array<TensorOutcome>(toProve.length);
   const window = new Window(tensorWindow(prover));
   for (const [i, p] of toProve.entries()) {
@@ -215,6 +230,7 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
     );
   }
   await window.drain();
+  const blocks: BlockRecord[] = [];
   for (const [i, p] of toProve.entries()) {
     const outcome = outcomes[i]!;
     if ('violation' in outcome) {
@@ -225,14 +241,30 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
     blocks.push(...outcome.blocks);
     reports.push({ name: p.name, class: p.class, verdict: 'accepted', blocks: outcome.blocks.length, measured: outcome.measured });
   }
-
   if (violations.length > 0) return { verdict: 'rejected', violations, tensors: reports };
 
   progress('aggregate', 0, 1);
+  const certificate = await sealAndVerify(ctx, job, plans, frozen, blocks);
+  return { verdict: 'accepted', certificate, tensors: reports };
+}
+
+/**
+ * Aggregate the blocks (every block re-checked, the tree folded), seal the certificate and
+ * verify it as a registry would. `blocks` in plan order; `frozen` the frozen tensors' results.
+ */
+export async function sealAndVerify(
+  ctx: ProverContext,
+  job: Pick<CertifyJob, 'job' | 'ft' | 'policy' | 'manifest' | 'fanIn'>,
+  plans: readonly TensorPlan[],
+  frozen: readonly TensorResult[],
+  blocks: readonly BlockRecord[],
+): Promise<Certificate> {
+  const { ft, manifest, policy } = job;
   const agg = aggregateBlocks(ctx.srs, blocks, job.fanIn ?? 16);
   if (!agg.ok) throw new Error(`aggregation rejected block ${agg.failing.index} (${agg.failing.tensor}): ${agg.failing.reason}`);
   const proven = new Map(agg.tensors.map((a) => [a.tensor, provenTensorResult(a)]));
-  for (const p of plan.plans) if (p.class !== 'frozen') results.push(proven.get(p.name)!);
+  const results: TensorResult[] = [...frozen];
+  for (const p of plans) if (p.class !== 'frozen') results.push(proven.get(p.name)!);
   const order = new Map(ft.tensors.map((t, i) => [t.name, i]));
   results.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
   const certificate = sealCertificate({
@@ -241,18 +273,17 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
     baseManifestDigest: manifestDigest(manifest),
     policyDigest: policyDigest(policy),
     fineTunedFiles: await ft.files(),
-    srs: { id: ctx.srs.id, kind: ctx.srs.kind, N },
-    fractionalBits: s,
+    srs: { id: ctx.srs.id, kind: ctx.srs.kind, N: ctx.srs.N },
+    fractionalBits: policy.fractionalBits,
     tensors: results,
     fanIn: job.fanIn ?? 16,
-    blocks,
+    blocks: [...blocks],
     accumulator: agg.accumulator,
     root: agg.root,
   });
-  progress('self-verify', 0, 1);
   const check = verifyCertificate(ctx.srs, certificate, { baseManifestDigest: manifestDigest(manifest), baseTensors: manifestExpectations(manifest) });
   if (!check.valid) throw new Error(`the certificate failed its own verification: ${check.reason}`);
-  return { verdict: 'accepted', certificate, tensors: reports };
+  return certificate;
 }
 
 async function describeFrozenChange(base: ModelReader, ft: ModelReader, p: TensorPlan): Promise<string> {
@@ -283,6 +314,47 @@ async function proveTensor(
   s: number,
   tick: () => void,
 ): Promise<TensorOutcome> {
+  const prepared = await prepareTensor(ctx, job, p, bm, s);
+  if ('violation' in prepared) return prepared;
+  const tasks = prepared.works.map((work) =>
+    prover.prove(work).then((r) => {
+      tick();
+      return r;
+    }),
+  );
+  // Every tile is proven (or refused) before the tensor's verdict: the first refusal in tile
+  // order is the one reported; any other error fails the job.
+  const settled = await Promise.allSettled(tasks);
+  const blocks: BlockRecord[] = [];
+  for (const [k, r] of settled.entries()) {
+    if (r.status === 'fulfilled') {
+      blocks.push(r.value);
+      continue;
+    }
+    const v = blockViolation(p.name, k, r.reason);
+    if (v) return { violation: v };
+    throw r.reason;
+  }
+  return { blocks, measured: prepared.measured };
+}
+
+/** A tile's DriftPolicyViolation as the job's violation record; null for any other error. */
+export function blockViolation(tensor: string, block: number, e: unknown): Violation | null {
+  if (!(e instanceof DriftPolicyViolation)) return null;
+  return { tensor, block, check: e.check, measured: e.measured, bound: e.bound, detail: `tensor ${tensor}, block ${block}: ${e.message}` };
+}
+
+/**
+ * shard + factor for one tensor: quantize both sides, Δ, the tensor-level bounds, low-rank
+ * factors and C_B, and the work of every tile (Δ tile, C_base from the manifest, factors).
+ */
+export async function prepareTensor(
+  ctx: ProverContext,
+  job: Pick<CertifyJob, 'job' | 'base' | 'ft' | 'factors'>,
+  p: TensorPlan,
+  bm: ManifestTensor | undefined,
+  s: number,
+): Promise<{ works: TileWork[]; measured: Record<string, string | number> } | { violation: Violation }> {
   const ftVals = await job.ft.readValues(p.name);
   const qFt = quantize(ftVals, s, { file: job.ft.label, tensor: p.name, startIndex: 0 });
   const qBase = p.added ? new Float64Array(qFt.length) : quantize(await job.base.readValues(p.name), s, { file: job.base.label, tensor: p.name, startIndex: 0 });
@@ -319,7 +391,7 @@ async function proveTensor(
     measured.rank = drift.rank;
     measured.residualMaxAbs = q.residualMaxAbs.toString();
   }
-  const tasks: Promise<BlockRecord>[] = [];
+  const works: TileWork[] = [];
   for (let k = 0; k < p.tiles.length; k++) {
     const tile = p.tiles[k]!;
     const mt = bm?.tiles[k];
@@ -344,29 +416,9 @@ async function proveTensor(
     const work = lowrank
       ? { input, delta: d, lowrank: { A: factorTile({ A: lowrank.A, rows: p.rows, kappa: lowrank.kappa }, tile.rowOffset, 2 ** tile.muRows), B: lowrank.B, cB: lowrank.cB } }
       : { input, delta: d };
-    tasks.push(
-      prover.prove(work).then((r) => {
-        tick();
-        return r;
-      }),
-    );
+    works.push(work);
   }
-  // Every tile is proven (or refused) before the tensor's verdict: the first refusal in tile
-  // order is the one reported; any other error fails the job.
-  const settled = await Promise.allSettled(tasks);
-  const blocks: BlockRecord[] = [];
-  for (const [k, r] of settled.entries()) {
-    if (r.status === 'fulfilled') {
-      blocks.push(r.value);
-      continue;
-    }
-    const e: unknown = r.reason;
-    if (e instanceof DriftPolicyViolation) {
-      return { violation: { tensor: p.name, block: k, check: e.check, measured: e.measured, bound: e.bound, detail: `tensor ${p.name}, block ${k}: ${e.message}` } };
-    }
-    throw e;
-  }
-  return { blocks, measured };
+  return { works, measured };
 }
 
 type Residual = Extract<NonNullable<TensorPlan['drift']>, { class: 'lowrank' }>['residual'];
