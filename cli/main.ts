@@ -9,12 +9,13 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
 import { certify, commit, verify } from './commands/certify.ts';
 import { checkWeights } from './commands/check-weights.ts';
+import { replay, replayHistory, status, submit } from './commands/cluster.ts';
 import { demo } from './commands/demo.ts';
 import { policyShow, profile } from './commands/profile.ts';
 import { srsDev, srsInfo } from './commands/srs.ts';
 import { EXIT_BAD_INPUT, EXIT_OK, classifyError, jsonReplacer, makeContext, type LogLevel } from './io.ts';
 
-const COMMANDS: Command[] = [demo, certify, verify, commit, checkWeights, profile, policyShow, srsDev, srsInfo];
+const COMMANDS: Command[] = [demo, certify, verify, commit, checkWeights, profile, policyShow, srsDev, srsInfo, submit, status, replay, replayHistory];
 
 const COMMON = {
   json: { type: 'boolean', default: false },
