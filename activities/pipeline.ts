@@ -32,7 +32,7 @@ import type { BlockProver } from './prove-pool.ts';
 
 /** What the activities need from a blob store (S3 or filesystem; infra/stores). */
 export interface PipelineStore {
-  put(key: string, bytes: Uint8Array): Promise<void>;
+  put(key: string, bytes: Uint8Array): Promise<unknown>;
   get(key: string): Promise<Uint8Array>;
   exists(key: string): Promise<boolean>;
 }
