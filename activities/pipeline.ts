@@ -166,7 +166,7 @@ async function guarded<T>(f: () => Promise<T>): Promise<T> {
 }
 
 /** Calls heartbeat every `ms` while `p` runs (the prover runs on worker threads, so the loop is free). */
-async function withHeartbeat<T>(p: Promise<T>, details?: unknown, ms = 5000): Promise<T> {
+async function withHeartbeat<T>(p: Promise<T>, details?: unknown, ms = 1000): Promise<T> {
   const t = setInterval(() => heartbeat(details), ms);
   try {
     return await p;

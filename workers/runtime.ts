@@ -70,7 +70,10 @@ export interface WorkerRuntime {
   close(): Promise<void>;
 }
 
-/** Build the shared pieces; `threads` > 1 starts a worker-thread proving pool. */
+/**
+ * Build the shared pieces. With `threads`, proving runs on a pool of that many worker
+ * threads (even one: the event loop stays free for heartbeats and health checks).
+ */
 export async function startRuntime(role: string, opts: { threads?: number } = {}): Promise<WorkerRuntime> {
   const log = workerLogger(role);
   const backend = installBackend();
@@ -79,8 +82,8 @@ export async function startRuntime(role: string, opts: { threads?: number } = {}
   const publisher = openPublisher();
   const srs = await loadSrs(env('FTI_SRS'), store, log);
   const ctx = { srs, msm: backend.msm };
-  const threads = opts.threads ?? 1;
-  const prover = threads > 1 ? await startProverPool(srs, threads) : inlineProver(ctx);
+  const threads = opts.threads ?? 0;
+  const prover = threads > 0 ? await startProverPool(srs, threads) : inlineProver(ctx);
   let isReady = false;
   const health = startHealth(envInt('FTI_HEALTH_PORT', 8080), () => isReady, log);
   const deps: PipelineDeps = {

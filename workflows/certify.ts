@@ -45,6 +45,8 @@ export interface CertifyJobInput {
   readonly maxAttempts?: number;
   /** How long to wait for `replay` after shards failed, ms (default 24 h). */
   readonly replayDeadlineMs?: number;
+  /** A proveBlock whose worker stops heartbeating for this long is retried elsewhere, ms (default 60 s). */
+  readonly heartbeatTimeoutMs?: number;
 }
 
 export type CertifyJobResult =
@@ -139,7 +141,7 @@ export async function certifyFineTuneWorkflow(input: CertifyJobInput): Promise<C
       const refs = blocks.refs.slice(b * batchSize, (b + 1) * batchSize);
       const r = await executeChild(proveBatchWorkflow, {
         workflowId: `${workflowInfo().workflowId}/batch-${b}-${workflowInfo().historyLength}`,
-        args: [{ job: spec.job, batch: b, workKeys: refs.map((x) => x.key), fanIn, levels: foldInBatch, proveQueue: queue, maxAttempts: input.maxAttempts ?? 3 }],
+        args: [{ job: spec.job, batch: b, workKeys: refs.map((x) => x.key), fanIn, levels: foldInBatch, proveQueue: queue, maxAttempts: input.maxAttempts ?? 3, heartbeatTimeoutMs: input.heartbeatTimeoutMs ?? 60_000 }],
       });
       if ('violation' in r) violations.push(r.violation);
       else if ('failed' in r) failedByBatch.set(b, r.failed);
@@ -213,13 +215,14 @@ export interface ProveBatchInput {
   readonly levels: number;
   readonly proveQueue: string;
   readonly maxAttempts: number;
+  readonly heartbeatTimeoutMs?: number;
 }
 
 export type ProveBatchResult = { readonly nodeKey: string; readonly digest: string } | { readonly failed: string[] } | { readonly violation: Violation };
 
 /** Prove a batch of consecutive tiles and fold its subtree (node indices are global). */
 export async function proveBatchWorkflow(input: ProveBatchInput): Promise<ProveBatchResult> {
-  const prover = activities({ taskQueue: input.proveQueue, retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: input.maxAttempts, nonRetryableErrorTypes: NON_RETRYABLE } });
+  const prover = activities({ taskQueue: input.proveQueue, heartbeatTimeout: input.heartbeatTimeoutMs ?? 60_000, retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: input.maxAttempts, nonRetryableErrorTypes: NON_RETRYABLE } });
   const act = activities();
   const results = await Promise.allSettled(input.workKeys.map((workKey) => prover.proveBlock({ workKey })));
   const failed: string[] = [];
