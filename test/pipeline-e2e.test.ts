@@ -37,8 +37,8 @@ describe('pipeline on the local stack (Temporal + Kafka + S3)', { skip, timeout:
     procs.set(name, p);
     logs.set(name, '');
     const append = (d: Buffer) => logs.set(name, logs.get(name)! + d.toString());
-    p.stdout!.on('data', append);
-    p.stderr!.on('data', append);
+    p.stdout.on('data', append);
+    p.stderr.on('data', append);
     return waitFor(() => /worker started|registry consumer running/.test(logs.get(name)!), 120_000, `${name} to start:\n${logs.get(name)}`);
   }
 
