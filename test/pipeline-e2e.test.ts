@@ -13,11 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Client, Connection } from '@temporalio/client';
 import { ensureStack } from '../infra/local/ensure.ts';
+import { stackDown, stackUp } from '../infra/local/stack.ts';
+import { KafkaEventPublisher } from '../infra/stores/event-log-kafka.ts';
 import type { StackConfig } from '../infra/local/config.ts';
 import { s3BlobStoreFromEnv } from '../infra/stores/blob-store-s3.ts';
 import { keys } from '../activities/pipeline.ts';
 import { llamaBase, loraMerge, writeModel } from '../model/synthetic.ts';
-import { certifyFineTuneWorkflow, ORCHESTRATOR_QUEUE } from '../workflows/certify.ts';
+import { certifyFineTuneWorkflow, ORCHESTRATOR_QUEUE, progressQuery } from '../workflows/certify.ts';
 
 const skip = process.env.FTI_SKIP_STACK === '1' ? 'FTI_SKIP_STACK=1' : false;
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -167,5 +169,123 @@ describe('pipeline on the local stack (Temporal + Kafka + S3)', { skip, timeout:
     } finally {
       await connection.close();
     }
+  });
+
+  async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const connection = await Connection.connect({ address: cfg.temporal.address });
+    try {
+      return await fn(new Client({ connection }));
+    } finally {
+      await connection.close();
+    }
+  }
+
+  function registryRows(eventId: string): number {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM certificates WHERE event_id = ?').get(eventId) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  it('a block object corrupted in S3: the shard fails (digest), the job waits, fti replay --failed re-shards and completes it', async () => {
+    const job = `e2e-corrupt-${run}`;
+    procs.get('prover')!.kill('SIGKILL');
+    await withClient(async (client) => {
+      const handle = await client.workflow.start(certifyFineTuneWorkflow, {
+        taskQueue: ORCHESTRATOR_QUEUE,
+        workflowId: `fti-${job}`,
+        args: [{ spec: { job, base: join(dir, 'base'), ft: join(dir, 'ft'), policy: 'lora-attention' }, maxAttempts: 1 }],
+      });
+      await waitFor(async () => (await handle.query(progressQuery)).phase === 'prove', 120_000, 'the job to reach prove');
+      // Corrupt one of this job's stored tiles (every tile object was written by now).
+      const store = s3BlobStoreFromEnv(env, { bucket: cfg.s3.bucket, prefix });
+      let corrupted = '';
+      try {
+        const before = new Set<string>();
+        for await (const b of store.list('blocks/sha256/')) before.add(b.key);
+        for (const key of [...before].sort()) {
+          const bytes = await store.get(key);
+          if (new TextDecoder().decode(bytes).includes(job)) {
+            await store.put(key, new TextEncoder().encode('corrupted'));
+            corrupted = key;
+            break;
+          }
+        }
+      } finally {
+        await store.close();
+      }
+      assert.ok(corrupted !== '', 'found a tile of this job to corrupt');
+      await startWorker('prover', 'prover-cpu.ts');
+      await waitFor(async () => (await handle.query(progressQuery)).phase === 'awaiting-replay', 120_000, 'the job to wait for replay');
+      const p = await handle.query(progressQuery);
+      assert.ok(p.failedShards.includes(corrupted), `failed shards ${p.failedShards.join(', ')} include ${corrupted}`);
+      const s = await fti('status', job, '--address', cfg.temporal.address);
+      assert.match(s.stderr, /failed shard/);
+      const r = await fti('replay', job, '--failed', '--address', cfg.temporal.address);
+      assert.equal(r.code, 0, r.stderr);
+      const result = await handle.result();
+      assert.equal(result.verdict, 'accepted');
+    });
+  });
+
+  it('Kafka restarted around publish: exactly one recorded certificate', async () => {
+    const job = `e2e-kafka-${run}`;
+    procs.get('prover')!.kill('SIGKILL');
+    await withClient(async (client) => {
+      const handle = await client.workflow.start(certifyFineTuneWorkflow, {
+        taskQueue: ORCHESTRATOR_QUEUE,
+        workflowId: `fti-${job}`,
+        args: [{ spec: { job, base: join(dir, 'base'), ft: join(dir, 'ft'), policy: 'lora-attention' } }],
+      });
+      await waitFor(async () => (await handle.query(progressQuery)).phase === 'prove', 120_000, 'the job to reach prove');
+      await stackDown(['kafka']);
+      await startWorker('prover', 'prover-cpu.ts');
+      await waitFor(async () => (await handle.query(progressQuery)).phase === 'publish', 300_000, 'the job to reach publish');
+      await new Promise((r) => setTimeout(r, 3000)); // publish is failing and retrying now
+      await stackUp(['kafka']);
+      const result = await handle.result();
+      assert.equal(result.verdict, 'accepted');
+      if (result.verdict !== 'accepted') return;
+      await waitFor(() => registryVerdict(result.certificateDigest) !== undefined, 180_000, `the registry to record ${result.certificateDigest}:\n${logs.get('registry')}`);
+      assert.equal(registryVerdict(result.certificateDigest), 'valid');
+      assert.equal(registryRows(result.certificateDigest), 1);
+    });
+  });
+
+  it('the same event delivered twice is recorded once', async () => {
+    const job = `e2e-twice-${run}`;
+    const r = await fti('submit', '--base', join(dir, 'base'), '--ft', join(dir, 'ft'), '--policy', 'lora-attention', '--job', job, '--wait', '--json', '--address', cfg.temporal.address);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { certificateDigest: string; certificateKey: string };
+    await waitFor(() => registryVerdict(doc.certificateDigest) !== undefined, 120_000, 'the first delivery');
+    // Deliver the same CloudEvent again, as a producer retry after a lost ack would.
+    const publisher = new KafkaEventPublisher({ brokers: [...cfg.kafka.brokers], topic: cfg.kafka.topic });
+    try {
+      const store = s3BlobStoreFromEnv(env, { bucket: cfg.s3.bucket, prefix });
+      const json = await store.get(doc.certificateKey);
+      await store.close();
+      const { sha256 } = await import('@noble/hashes/sha2.js');
+      const { bytesToHex } = await import('@noble/hashes/utils.js');
+      const cert = JSON.parse(new TextDecoder().decode(json)) as { baseManifestDigest: string };
+      await publisher.publish(
+        {
+          specversion: '1.0',
+          id: doc.certificateDigest,
+          source: 'fti/pipeline',
+          type: 'dev.fti.certificate.issued.v1',
+          subject: join(dir, 'ft'),
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          data: { job, certificate: doc.certificateKey, certificateSha256: bytesToHex(sha256(json)), baseManifestDigest: cert.baseManifestDigest },
+        },
+        join(dir, 'ft'),
+      );
+    } finally {
+      await publisher.close();
+    }
+    await waitFor(() => /"verdict":"duplicate"/.test(logs.get('registry')!), 60_000, `the duplicate to be seen:\n${logs.get('registry')}`);
+    assert.equal(registryRows(doc.certificateDigest), 1);
   });
 });
