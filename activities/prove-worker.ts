@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { installBackend } from '../native/loader.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { parseSrs } from '../smdp/srs.ts';
 import { proveBlock } from './prove-block.ts';
@@ -14,7 +14,8 @@ import { statementToWire, tileWorkFromWire, toWire, type Request, type Response,
 const port = parentPort;
 if (!port) throw new Error('prove-worker.ts runs as a worker thread (see prove-pool.ts)');
 const { srsBytes } = workerData as { srsBytes: Uint8Array };
-const ctx: ProverContext = { srs: parseSrs(srsBytes), msm: jsMsmBackend };
+// The same backend choice as the parent (FTI_BACKEND; native when built): results are identical.
+const ctx: ProverContext = { srs: parseSrs(srsBytes), msm: installBackend().msm };
 
 function wireError(e: unknown): WireError {
   if (e instanceof DriftPolicyViolation) return { kind: 'violation', check: e.check, measured: e.measured, bound: e.bound, detail: e.detail };

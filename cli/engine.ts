@@ -14,7 +14,7 @@ import type { ModelReader } from '../activities/model-reader.ts';
 import { defaultWorkers, inlineProver, startProverPool, type BlockProver } from '../activities/prove-pool.ts';
 import { openModelReader } from '../activities/safetensors-reader.ts';
 import { decodeCertificate, encodeCertificate, type Certificate } from '../smdp/certificate.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { activeBackend } from './backend.ts';
 import type { ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { verifyCertificate, type CertificateVerdict } from '../smdp/verifier.ts';
@@ -106,7 +106,7 @@ export async function runCertify(opts: {
     const adapter = opts.adapter !== undefined ? await readAdapter(opts.adapter, base.tensors) : undefined;
     if (adapter) opts.say(`adapter ${adapter.label}: LoRA factors for ${adapter.updates.size} tensor(s)${adapter.others.length > 0 ? `; ${adapter.others.length} other tensor(s) in it are certified from the fine-tuned weights alone` : ''}`);
     const srs = await pickSrs(opts.srs, neededVars(ft), opts.say);
-    const ctx: ProverContext = { srs, msm: jsMsmBackend };
+    const ctx: ProverContext = { srs, msm: activeBackend().msm };
     const workers = opts.workers ?? defaultWorkerCount(ft);
     prover = workers > 1 ? await startProverPool(srs, workers) : inlineProver(ctx);
     await mkdir(opts.out, { recursive: true });
@@ -198,7 +198,7 @@ export async function runVerify(opts: { cert: string; baseManifest?: string; bas
   else if (opts.base) {
     const base = await openModelReader(opts.base);
     try {
-      ({ manifest, digest } = await commitBase({ srs, msm: jsMsmBackend }, base, cert.fractionalBits));
+      ({ manifest, digest } = await commitBase({ srs, msm: activeBackend().msm }, base, cert.fractionalBits));
     } finally {
       await base.close();
     }

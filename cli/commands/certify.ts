@@ -1,5 +1,5 @@
 /** `fti certify`, `fti verify`, `fti commit` — the embedded engine's commands. */
-import { jsMsmBackend } from '../../smdp/msm.ts';
+import { activeBackend, describeBackend } from '../backend.ts';
 import { commitBase } from '../../activities/certify.ts';
 import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { encodeManifest } from '../../model/manifest.ts';
@@ -52,6 +52,7 @@ weights, else 1 = in this thread); the certificate is the same for every N.`,
   positionals: [0, 0],
   async run(args, ctx) {
     const t0 = performance.now();
+    ctx.say(describeBackend());
     const run = await runCertify({
       base: need(args, 'base', 'certify'),
       ft: need(args, 'ft', 'certify'),
@@ -81,6 +82,7 @@ weights, else 1 = in this thread); the certificate is the same for every N.`,
       files: run.files,
       seconds,
       peakRssBytes: peakRssBytes(),
+      backend: activeBackend().name,
       ...(o.verdict === 'accepted' ? { certificateDigest: o.certificate.digest } : { violations: o.violations }),
       tensors: o.tensors,
     });
@@ -102,9 +104,10 @@ aggregation tree and the final pairing. Exit 0 valid, 3 invalid, 2 bad input.`,
     const bm = str(args, 'base-manifest');
     const base = str(args, 'base');
     if ((bm === undefined) === (base === undefined)) throw new UsageError('verify: give exactly one of --base-manifest FILE or --base PATH');
+    ctx.say(describeBackend());
     const { verdict, cert } = await runVerify({ cert: args.positionals[0]!, ...(bm !== undefined ? { baseManifest: bm } : {}), ...(base !== undefined ? { base } : {}), ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}), say: ctx.say });
     ctx.say(verdict.valid ? `valid: certificate ${cert.digest} (${cert.tensors.length} tensors, ${cert.blocks.length} blocks)` : `invalid: ${verdict.reason}`);
-    ctx.emit({ valid: verdict.valid, ...(verdict.valid ? {} : { reason: verdict.reason }), digest: cert.digest, job: cert.job, tensors: verdict.tensors.map((t) => ({ name: t.name, class: t.class, valid: t.verdict.valid, ...(t.verdict.valid ? {} : { reason: t.verdict.reason }) })) });
+    ctx.emit({ valid: verdict.valid, ...(verdict.valid ? {} : { reason: verdict.reason }), digest: cert.digest, job: cert.job, backend: activeBackend().name, tensors: verdict.tensors.map((t) => ({ name: t.name, class: t.class, valid: t.verdict.valid, ...(t.verdict.valid ? {} : { reason: t.verdict.reason }) })) });
     return verdict.valid ? EXIT_OK : EXIT_REJECTED;
   },
 };
@@ -121,6 +124,7 @@ on N worker threads (default: one per core for models of 1M+ float weights, else
   options: { model: { type: 'string' }, out: { type: 'string' }, srs: { type: 'string' }, 'fractional-bits': { type: 'string' }, workers: { type: 'string' } },
   positionals: [0, 0],
   async run(args, ctx) {
+    ctx.say(describeBackend());
     const model = await openModelReader(need(args, 'model', 'commit'));
     try {
       const out = need(args, 'out', 'commit');
@@ -130,7 +134,7 @@ on N worker threads (default: one per core for models of 1M+ float weights, else
       const srs = await pickSrs(str(args, 'srs'), neededVars(model), ctx.say);
       const bar = new Progress('commit', model.tensors.length, !ctx.json);
       const t0 = performance.now();
-      const proverCtx = { srs, msm: jsMsmBackend };
+      const proverCtx = { srs, msm: activeBackend().msm };
       const w = str(args, 'workers');
       const workers = w !== undefined ? workerCount('commit', w) : defaultWorkerCount(model);
       const prover = workers > 1 ? await startProverPool(srs, workers) : inlineProver(proverCtx);
@@ -138,7 +142,7 @@ on N worker threads (default: one per core for models of 1M+ float weights, else
       await writeFileAtomic(out, encodeManifest(manifest));
       const seconds = (performance.now() - t0) / 1000;
       ctx.say(`wrote ${out}: base manifest ${digest} (${manifest.tensors.length} tensors) in ${seconds.toFixed(1)} s`);
-      ctx.emit({ file: out, digest, tensors: manifest.tensors.length, srs: manifest.srs, seconds, peakRssBytes: peakRssBytes() });
+      ctx.emit({ file: out, digest, tensors: manifest.tensors.length, srs: manifest.srs, seconds, peakRssBytes: peakRssBytes(), backend: activeBackend().name });
       return EXIT_OK;
     } finally {
       await model.close();

@@ -6,7 +6,7 @@
 import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { gatherTile } from '../../activities/certify.ts';
 import { quantize } from '../../model/quantize.ts';
-import { jsMsmBackend } from '../../smdp/msm.ts';
+import { activeBackend } from '../backend.ts';
 import { commitSmall } from '../../smdp/pst.ts';
 import { str, type Command } from '../command.ts';
 import { readCertificateFiles, srsForCertificate } from '../engine.ts';
@@ -49,7 +49,7 @@ any differs (each difference is listed).`,
           if (got !== t.ftSha256) mismatches.push(`tensor ${t.name}: SHA-256 ${got} ≠ certified ${t.ftSha256}`);
         }
       }
-      const ctxP = { srs, msm: jsMsmBackend };
+      const ctxP = { srs, msm: activeBackend().msm };
       const cache = new Map<string, Float64Array>();
       for (const b of cert.blocks) {
         const st = b.statement;
