@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', 'bench/out/**', 'scratch/**', 'eslint.config.js', 'bin/**'] },
+  { ignores: ['node_modules/**', '.cache/**', 'bench/out/**', 'scratch/**', 'eslint.config.js', 'bin/**', 'native/target/**', 'native/build.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -8,7 +8,7 @@ import { aggregateBlocks } from '../smdp/aggregate.ts';
 import { decodeCertificate, encodeCertificate, provenTensorResult, sealCertificate } from '../smdp/certificate.ts';
 import { proveNormBound } from '../smdp/classes/norm.ts';
 import { encodeBlockProof } from '../smdp/blocks.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { selectBackend } from '../native/loader.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import type { BlockStatement } from '../smdp/statement.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -63,7 +63,7 @@ export async function run(opts: BenchOptions & { smoke?: boolean }, report: Repo
   const [muRows, muCols] = opts.smoke ? [2, 2] : opts.quick ? [4, 4] : [5, 5];
   const N = Math.max(6, muRows + muCols);
   const srs = cachedDevSrs(N);
-  const ctx: ProverContext = { srs, msm: jsMsmBackend };
+  const ctx: ProverContext = { srs, msm: selectBackend().msm };
   const counts = [1, 4, 16, 64];
   const rows: (string | number)[][] = [];
   let one = 0;

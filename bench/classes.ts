@@ -6,7 +6,7 @@
 import { pairingCheck } from '../smdp/accumulator.ts';
 import type { BlockCheck } from '../smdp/classes/common.ts';
 import type { G1Point } from '../smdp/field.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { selectBackend } from '../native/loader.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
 import type { BlockStatement, DriftSpec } from '../smdp/statement.ts';
@@ -43,7 +43,7 @@ export async function run(opts: BenchOptions & { smoke?: boolean }, report: Repo
   const sizes = opts.smoke ? [6] : opts.quick ? [10, 16] : opts.large ? [10, 12, 14, 16, 18] : [10, 12, 14, 16];
   const N = Math.max(...sizes);
   const srs = cachedDevSrs(N);
-  const ctx: ProverContext = { srs, msm: jsMsmBackend };
+  const ctx: ProverContext = { srs, msm: selectBackend().msm };
   const rows: (string | number)[][] = [];
   for (const mu of sizes) {
     for (const cls of blockClasses) {

@@ -13,8 +13,8 @@
  * Π_k (pairing product of A_k)^{γ^k} is a non-zero polynomial in γ of degree < F in the
  * exponent, so a transcript-drawn γ makes the fold pass with probability ≤ (F−1)/r.
  */
+import { curveOps } from './curve-ops.ts';
 import { Fr, G1, bls, type G1Affine, type G1Point, g1BatchAffine } from './field.ts';
-import { msmFull } from './msm.ts';
 import type { VerifierKey } from './srs.ts';
 
 export interface AccTerm {
@@ -51,15 +51,20 @@ export class PendingAccumulator {
     return this;
   }
 
-  /** The N+1 points, by one MSM per slot. */
+  /** The N+1 points, by one MSM per slot (on the installed curve backend, curve-ops.ts). */
   evaluate(): G1Point[] {
     const bySlot: AccTerm[][] = Array.from({ length: this.N + 1 }, () => []);
     for (const t of this.terms) bySlot[t.slot]!.push(t);
+    const ops = curveOps();
     return bySlot.map((terms, slot) => {
       const affine = toAffineAll(terms.map((t) => t.point));
-      let p = msmFull(affine, terms.map((t) => t.scalar));
-      if (slot === 0 && this.g1Scalar !== 0n) p = p.add(G1.BASE.multiply(this.g1Scalar));
-      return p;
+      const scalars = terms.map((t) => t.scalar);
+      // The g1 term joins slot 0's MSM as one more point.
+      if (slot === 0 && this.g1Scalar !== 0n) {
+        affine.push(G1_AFFINE);
+        scalars.push(this.g1Scalar);
+      }
+      return ops.msmFull(affine, scalars);
     });
   }
 }
@@ -87,6 +92,8 @@ export function openingAccumulator(N: number, C: CommitmentTerms, y: bigint, poi
   return acc;
 }
 
+const G1_AFFINE: G1Affine = G1.BASE.toAffine();
+
 type Precompute = ReturnType<typeof bls.utils.calcPairingPrecomputes>;
 const precomputeCache = new WeakMap<VerifierKey, Precompute[]>();
 
@@ -99,8 +106,17 @@ function g2Precomputes(vk: VerifierKey): Precompute[] {
   return pre;
 }
 
-/** e(P_0,[1]_2)·Π_j e(P_j,[τ_j]_2) == 1, as one multi-Miller loop and one final exponentiation. */
+/**
+ * e(P_0,[1]_2)·Π_j e(P_j,[τ_j]_2) == 1, as one multi-Miller loop and one final
+ * exponentiation, on the installed curve backend (curve-ops.ts).
+ */
 export function pairingCheck(vk: VerifierKey, P: readonly G1Point[]): boolean {
+  if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);
+  return curveOps().pairingCheck(vk, P);
+}
+
+/** The pure-JS `pairingCheck` (noble's multi-Miller loop with cached G2 line precomputations). */
+export function pairingCheckJs(vk: VerifierKey, P: readonly G1Point[]): boolean {
   if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);
   const pre = g2Precomputes(vk);
   const live = P.map((p, j) => ({ p, j })).filter(({ p }) => !p.is0());

@@ -12,6 +12,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { badInput } from './errors.ts';
 import { Fp, G1, G2, R, bls, type G1Point, type G2Point } from './field.ts';
+import { curveOps } from './curve-ops.ts';
 import { isInG1 } from './g1-subgroup.ts';
 
 export const SCALAR_BYTES = 32;
@@ -110,24 +111,46 @@ function fpFromBytes(b: Uint8Array, field: string): bigint {
   return x;
 }
 
-/** Decode an untrusted compressed G1 point; checks canonical form, curve, subgroup. */
-export function decodeG1(b: Uint8Array, field = 'g1'): G1Point {
+/** The messages of the two G1 decoding failures that need curve arithmetic to detect. */
+export const G1_NOT_ON_CURVE = 'x-coordinate has no point on BLS12-381 G1';
+export const G1_NOT_IN_SUBGROUP = 'point is not in the prime-order subgroup G1';
+
+/**
+ * The byte-level checks of a compressed G1 encoding, shared by every curve backend: length,
+ * flags, a canonical identity, x < p. Returns x and the flags; what is left to check is that
+ * x has a point on the curve and that the point is in G1.
+ */
+export function readCompressedG1(b: Uint8Array, field = 'g1'): { readonly infinity: boolean; readonly sort: boolean; readonly x: bigint } {
   const { infinity, sort } = readFlags(b, G1_BYTES, field);
-  if (infinity) return G1.ZERO;
+  if (infinity) return { infinity, sort, x: 0n };
   // Copy: Buffer#slice is a view, and clearing flag bits must never touch the caller's bytes.
   const xb = Uint8Array.from(b);
   xb[0] = xb[0]! & 0x1f;
-  const x = fpFromBytes(xb, field);
+  return { infinity, sort, x: fpFromBytes(xb, field) };
+}
+
+/**
+ * Decode an untrusted compressed G1 point; checks canonical form, curve, subgroup. Runs on the
+ * installed curve backend (`curve-ops.ts`); every backend throws the same `SmdpError` codes.
+ */
+export function decodeG1(b: Uint8Array, field = 'g1'): G1Point {
+  return curveOps().decodeG1(b, field);
+}
+
+/** The pure-JS G1 decoder (the reference and default backend of `decodeG1`). */
+export function decodeG1Js(b: Uint8Array, field = 'g1'): G1Point {
+  const { infinity, sort, x } = readCompressedG1(b, field);
+  if (infinity) return G1.ZERO;
   const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n); // y² = x³ + 4
   let y: bigint;
   try {
     y = Fp.sqrt(y2);
   } catch {
-    return badInput('NOT_ON_CURVE', field, 'x-coordinate has no point on BLS12-381 G1');
+    return badInput('NOT_ON_CURVE', field, G1_NOT_ON_CURVE);
   }
-  if (Fp.sqr(y) !== y2) badInput('NOT_ON_CURVE', field, 'x-coordinate has no point on BLS12-381 G1');
+  if (Fp.sqr(y) !== y2) badInput('NOT_ON_CURVE', field, G1_NOT_ON_CURVE);
   if (y > HALF_P !== sort) y = Fp.neg(y);
-  if (!isInG1(x, y)) badInput('NOT_IN_SUBGROUP', field, 'point is not in the prime-order subgroup G1');
+  if (!isInG1(x, y)) badInput('NOT_IN_SUBGROUP', field, G1_NOT_IN_SUBGROUP);
   return G1.fromAffine({ x, y });
 }
 

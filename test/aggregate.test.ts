@@ -38,7 +38,7 @@ import { commitFactorB, proveLowRank } from '../smdp/classes/lowrank.ts';
 import { decodeNormProof, encodeNormProof, proveNormBound, verifyNormBound, type BlockInput } from '../smdp/classes/norm.ts';
 import { encodeSparseHiddenProof, encodeSparseRevealedProof, proveSparseHidden, proveSparseRevealed } from '../smdp/classes/sparse.ts';
 import { Fr, G1, type G1Point } from '../smdp/field.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { devSrs, devTau } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -97,7 +97,7 @@ function smallDelta(n: number, seed: number, amp: number): bigint[] {
 before(async () => {
   const t0 = performance.now();
   srs = devSrs(N).srs;
-  ctx = { srs, msm: jsMsmBackend };
+  ctx = { srs, msm: testMsm };
   const blocks: BlockRecord[] = [];
   // attn.q — norm, 8 × 8, two 4 × 8 bands; S_b ≈ 64 each, T_total = 400.
   for (let b = 0; b < 2; b++) blocks.push(await normBlock(NORM_T, b, [8, 8], tile(4 * b, 0, 2, 3), NORM_DRIFT, smallDelta(32, b, 2), 10 + b));

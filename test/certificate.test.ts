@@ -42,7 +42,7 @@ import { decodeNormProof, encodeNormProof, proveNormBound, type BlockInput } fro
 import { encodeSparseRevealedProof, proveSparseRevealed } from '../smdp/classes/sparse.ts';
 import { SmdpError, type SmdpErrorCode } from '../smdp/errors.ts';
 import { G1 } from '../smdp/field.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -106,7 +106,7 @@ let blocks: BlockRecord[];
 before(async () => {
   const t0 = performance.now();
   srs = devSrs(N).srs;
-  ctx = { srs, msm: jsMsmBackend };
+  ctx = { srs, msm: testMsm };
   const out: BlockRecord[] = [];
   const norm: DriftSpec = { class: 'norm', maxSquaredNorm: 300n };
   for (let b = 0; b < 2; b++) {

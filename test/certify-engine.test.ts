@@ -8,7 +8,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { certifyFineTune, commitBase, type CertifyOutcome } from '../activities/certify.ts';
 import type { ModelReader } from '../activities/model-reader.ts';
 import { decodeCertificate, encodeCertificate } from '../smdp/certificate.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import type { ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
@@ -98,7 +98,7 @@ let digest: string;
 
 before(async () => {
   srs = devSrs(6, 'engine-test').srs;
-  ctx = { srs, msm: jsMsmBackend };
+  ctx = { srs, msm: testMsm };
   ({ manifest, digest } = await commitBase(ctx, reader('base', base), 24));
 });
 

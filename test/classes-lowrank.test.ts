@@ -18,7 +18,7 @@ import { pairingCheck } from '../smdp/accumulator.ts';
 import { DriftPolicyViolation, SmdpError } from '../smdp/errors.ts';
 import { Fr, G1, R, fr, type G1Point } from '../smdp/field.ts';
 import { evaluateMle } from '../smdp/mle.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { combineVectors, commitSmall, openAt } from '../smdp/pst.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { statementTranscript, type BlockStatement, type ResidualSpec } from '../smdp/statement.ts';
@@ -40,7 +40,7 @@ import { commitRange, proveRange, type RangeProof } from '../smdp/classes/range.
 
 const N = 6;
 const { srs } = devSrs(N);
-const ctx = { srs, msm: jsMsmBackend };
+const ctx = { srs, msm: testMsm };
 
 /** Seeded PRNG (mulberry32): the data are reproducible. */
 function rng(seed: number): (lo: number, hi: number) => number {

@@ -10,7 +10,7 @@ import type { BlockCheck } from '../smdp/classes/common.ts';
 import { DriftPolicyViolation, SmdpError } from '../smdp/errors.ts';
 import { Fr, G1 } from '../smdp/field.ts';
 import { eqTable } from '../smdp/mle.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { combineVectors, commitField, commitSmall, openAt, type ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
@@ -21,7 +21,7 @@ let srs: Srs;
 let ctx: ProverContext;
 before(() => {
   srs = devSrs(6).srs;
-  ctx = { srs, msm: jsMsmBackend };
+  ctx = { srs, msm: testMsm };
 });
 
 const MU = 4;

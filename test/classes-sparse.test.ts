@@ -33,7 +33,7 @@ import { ByteWriter } from '../smdp/bytes.ts';
 import { DriftPolicyViolation, SmdpError } from '../smdp/errors.ts';
 import { Fr, G1, R, frSigned, type G1Point } from '../smdp/field.ts';
 import { eqTable } from '../smdp/mle.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { combineVectors, commitBits, commitField, commitSmall, openAt, type ProverContext } from '../smdp/pst.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -47,7 +47,7 @@ let ctx: ProverContext;
 
 before(() => {
   srs = devSrs(N).srs;
-  ctx = { srs, msm: jsMsmBackend };
+  ctx = { srs, msm: testMsm };
 });
 
 /** A 4 × 4 block (μ = 4) of tensor `layer.w`; 3 nonzero changes, one of them ≥ 2^52. */

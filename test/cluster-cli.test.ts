@@ -18,7 +18,7 @@ import { pipelineActivities, type PipelineStore } from '../activities/pipeline.t
 import { openModelReader } from '../activities/safetensors-reader.ts';
 import { loadPolicy } from '../cli/engine.ts';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { temporalBinary } from './temporal-binary.ts';
 
@@ -77,8 +77,8 @@ describe('fti submit / status / replay-history (spawned) on a Temporal dev serve
       publisher: { publish: () => Promise.resolve() },
       log: pino({ level: 'silent' }),
       srs,
-      ctx: { srs, msm: jsMsmBackend },
-      prover: inlineProver({ srs, msm: jsMsmBackend }),
+      ctx: { srs, msm: testMsm },
+      prover: inlineProver({ srs, msm: testMsm }),
       openModel: openModelReader,
       loadPolicy: async (spec, model) => (await loadPolicy(spec, model)).policy,
     });

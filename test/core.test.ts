@@ -34,7 +34,7 @@ import {
 import { SmdpError, type SmdpErrorCode } from '../smdp/errors.ts';
 import { Fp, Fr, G1, G2, R, bls, fr, type G1Point } from '../smdp/field.ts';
 import { eqEval, eqTable, evaluateMle, foldLowest } from '../smdp/mle.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { commitField, commitSmall, openAt, verifyOpening, type ProverContext } from '../smdp/pst.ts';
 import { devSrs, devTau, srsFromTau } from '../smdp/srs-insecure-dev.ts';
 import { proveSumcheck, verifySumcheck } from '../smdp/sumcheck.ts';
@@ -89,7 +89,7 @@ describe('shared PST known-answer vectors (../shared/vectors-pst.json)', { skip:
   const load = (): { data: SharedVectors; ctx: ProverContext } => {
     const data = JSON.parse(readFileSync(SHARED_URL, 'utf8')) as SharedVectors;
     const { srs } = srsFromTau(data.tau.map(decField));
-    return { data, ctx: { srs, msm: jsMsmBackend } };
+    return { data, ctx: { srs, msm: testMsm } };
   };
   let cached: ReturnType<typeof load> | undefined;
   const get = (): ReturnType<typeof load> => (cached ??= load());
@@ -411,7 +411,7 @@ describe('transcript', () => {
 const N = 6;
 const TAU = devTau(N, 'fti-dev');
 const { srs } = devSrs(N);
-const ctx: ProverContext = { srs, msm: jsMsmBackend };
+const ctx: ProverContext = { srs, msm: testMsm };
 
 const smallInt = fc.integer({ min: -(2 ** 30), max: 2 ** 30 });
 /** A vector of 2^μ entries, μ drawn from [0, maxMu]. */

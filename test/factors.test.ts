@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pairingCheck } from '../smdp/accumulator.ts';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { commitSmall } from '../smdp/pst.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import type { ResidualSpec } from '../smdp/statement.ts';
@@ -303,7 +303,7 @@ describe('quantized factors and the exact residual', () => {
 describe('end to end with smdp lowrank (devSrs(6), INSECURE): layouts agree', () => {
   const N = 6;
   const { srs } = devSrs(N);
-  const ctx = { srs, msm: jsMsmBackend };
+  const ctx = { srs, msm: testMsm };
   // A 6 × 7 tensor: columns pad to 8 (μy = 3), tiles of 4 whole rows (μt = 2), rows 6, 7 padding.
   const rows = 6;
   const cols = 7;

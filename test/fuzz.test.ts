@@ -64,6 +64,8 @@ import { proveSumcheck, verifySumcheck } from '../smdp/sumcheck.ts';
 import { Transcript } from '../smdp/transcript.ts';
 import { verifyCertificate, type BaseTensorInfo, type VerifyExpectations } from '../smdp/verifier.ts';
 import { VECTORS_DIR, decodeStatementBytes, replaceOnce, srsForTau, unhex, type VectorFunction } from '../scripts/gen-vectors.ts';
+// Decodes and verifies on the backend FTI_BACKEND selects (see test/backend.ts).
+import './backend.ts';
 
 /** Every documented code (errors.ts). The type below fails to compile if one is missing. */
 const CODES = [

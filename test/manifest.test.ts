@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { G1 } from '../smdp/field.ts';
 import { ModelError } from '../model/errors.ts';
 import { encodeManifest, manifestDigest, manifestExpectations, parseManifest, type BaseManifest } from '../model/manifest.ts';
+// Decodes and verifies on the backend FTI_BACKEND selects (see test/backend.ts).
+import './backend.ts';
 
 const m: BaseManifest = {
   fractionalBits: 24,

@@ -16,7 +16,7 @@ import { openModelReader } from '../activities/safetensors-reader.ts';
 import { inlineProver } from '../activities/prove-pool.ts';
 import { keys, pipelineActivities, type PipelineEvent, type PipelineStore } from '../activities/pipeline.ts';
 import { decodeCertificate } from '../smdp/certificate.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
 import { parseManifest, manifestExpectations } from '../model/manifest.ts';
@@ -92,8 +92,8 @@ describe('pipeline workflows on a Temporal dev server', { skip }, () => {
       publisher: { publish: (event, key) => Promise.resolve(void events.push({ event, key })) },
       log: pino({ level: 'silent' }),
       srs,
-      ctx: { srs, msm: jsMsmBackend },
-      prover: inlineProver({ srs, msm: jsMsmBackend }),
+      ctx: { srs, msm: testMsm },
+      prover: inlineProver({ srs, msm: testMsm }),
       openModel: openModelReader,
       loadPolicy: async (spec, model) => (await loadPolicy(spec, model)).policy,
     });

@@ -10,7 +10,7 @@ import { inlineProver, startProverPool, type BlockProver } from '../activities/p
 import type { TileWork } from '../activities/prove-block.ts';
 import { encodeStatement, type DriftSpec } from '../smdp/statement.ts';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
-import { jsMsmBackend } from '../smdp/msm.ts';
+import { testMsm } from './backend.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -23,7 +23,7 @@ let ctx: ProverContext;
 let pool: BlockProver;
 before(async () => {
   srs = devSrs(6).srs;
-  ctx = { srs, msm: jsMsmBackend };
+  ctx = { srs, msm: testMsm };
   pool = await startProverPool(srs, 2);
 });
 after(async () => {

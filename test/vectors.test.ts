@@ -26,6 +26,8 @@ import { pippenger } from '@noble/curves/abstract/curve.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { G1, G2, R, bls, type G1Point, type G2Point } from '../smdp/field.ts';
 import { VECTORS_DIR, VECTOR_FUNCTIONS, runVector, srsForTau, type VectorFile, type VectorFunction, type VectorOutput } from '../scripts/gen-vectors.ts';
+// Decodes and verifies on the backend FTI_BACKEND selects (see test/backend.ts).
+import './backend.ts';
 
 interface LoadedCase {
   readonly name: string;

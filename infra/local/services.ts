@@ -65,7 +65,7 @@ const temporal: ServiceDef = {
   async ready(cfg) {
     const connection = await Connection.connect({ address: cfg.temporal.address, connectTimeout: '2s' });
     try {
-      await connection.workflowService.describeNamespace({ namespace: cfg.temporal.namespace });
+      await connection.withDeadline(Date.now() + 5000, () => connection.workflowService.describeNamespace({ namespace: cfg.temporal.namespace }));
       return true;
     } finally {
       await connection.close();
@@ -80,7 +80,7 @@ const temporal: ServiceDef = {
 // ---------------------------------------------------------------- Kafka (KRaft, one node)
 
 function kafkaClient(cfg: StackConfig): Kafka {
-  return new Kafka({ clientId: 'fti-stack', brokers: [...cfg.kafka.brokers], logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+  return new Kafka({ clientId: 'fti-stack', brokers: [...cfg.kafka.brokers], logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
 }
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what `random-uuid` prints). */
@@ -197,6 +197,8 @@ export function stackS3Client(cfg: StackConfig): S3Client {
     forcePathStyle: true,
     credentials: { accessKeyId: cfg.s3.accessKeyId, secretAccessKey: cfg.s3.secretAccessKey },
     maxAttempts: 1,
+    // Probes must end: something that accepts connections but never answers is "not ready", not a hang.
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true },
   });
 }
 

@@ -32,7 +32,7 @@ export class JsonlEventPublisher implements EventPublisher {
       if (key === '') throw new EventFormatError(`event ${event.id}: empty partition key`);
       line = `${JSON.stringify({ ...event, datacontenttype: event.datacontenttype ?? 'application/json', partitionkey: key })}\n`;
     } catch (e) {
-      return Promise.reject(e as Error);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     const write = this.tail.then(async () => {
       const fh = await this.handle();

@@ -1,0 +1,277 @@
+/**
+ * The native BLS12-381 backend (the `fti_native.node` addon over blst, see native/src/lib.rs)
+ * behind smdp's two seams: `MsmBackend` (the prover's commitments and openings) and
+ * `CurveOps` (the verifier's G1 decoding, accumulator MSMs and multi-pairing).
+ *
+ * Boundary conversions:
+ * - point arrays are converted once to 96-byte affine `x ‖ y` and held in native memory
+ *   (`G1Basis`), cached per array object in a WeakMap: the prover passes the SRS Lagrange
+ *   bases (`basisFor(srs, μ)`) as the same array objects on every call. An uncached array
+ *   that is a contiguous run of a cached large one (a `slice` of a basis) is found by object
+ *   identity and served from the cached basis at an offset, without a copy;
+ * - scalars: small signed scalars as a Float64Array; full scalars as 32-byte little-endian
+ *   magnitudes with a sign (s > r/2 is −(r − s)), so short or negative field scalars stay
+ *   short MSMs;
+ * - results come back as 96-byte uncompressed points and become noble points with
+ *   `G1.fromAffine` (no re-validation: blst's outputs are group elements).
+ *
+ * Input checks happen here, in the same order and with the same messages as smdp/msm.ts and
+ * smdp/encoding.ts, so both backends reject the same inputs the same way; the addon checks
+ * again and reports anything else as an error (it never aborts the process).
+ */
+import { G1, R, type G1Affine, type G1Point } from '../smdp/field.ts';
+import { G1_NOT_IN_SUBGROUP, G1_NOT_ON_CURVE, encodeG2, readCompressedG1 } from '../smdp/encoding.ts';
+import { badInput } from '../smdp/errors.ts';
+import type { CurveOps } from '../smdp/curve-ops.ts';
+import { toAffineAll } from '../smdp/accumulator.ts';
+import type { MsmBackend } from '../smdp/msm.ts';
+import type { VerifierKey } from '../smdp/srs.ts';
+
+/** The addon's exports (native/src/lib.rs). */
+export interface NativeAddon {
+  G1Basis: new (bytes: Uint8Array) => NativeG1Basis;
+  G2Table: new (bytes: Uint8Array) => NativeG2Table;
+  msmSmall(basis: NativeG1Basis, offset: number, scalars: Float64Array): Promise<Buffer>;
+  subsetSum(basis: NativeG1Basis, offset: number, bits: Uint8Array): Promise<Buffer>;
+  msmFull(basis: NativeG1Basis, offset: number, mags: Uint8Array, signs: Uint8Array): Promise<Buffer>;
+  msmFullPoints(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
+  blstPippenger(basis: NativeG1Basis, offset: number, len: number, scalars: Uint8Array, nbits: number): Buffer;
+  g1Decompress(bytes: Uint8Array): Buffer;
+  pairingCheck(table: NativeG2Table, g1: Uint8Array, slots: Uint32Array): boolean;
+}
+
+export interface NativeG1Basis {
+  readonly length: number;
+}
+
+export interface NativeG2Table {
+  readonly length: number;
+}
+
+const P_FIELD = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn;
+const HALF_R = R >> 1n;
+const AFFINE_BYTES = 96;
+
+/** Arrays at least this long are cached and searched for slices. */
+const CACHE_MIN = 64;
+/** Cached arrays at least this long are candidates for serving slices of them. */
+const SLICE_SOURCE_MIN = 1024;
+
+function writeFp(buf: Buffer, x: bigint, offset: number): void {
+  buf.write(x.toString(16).padStart(96, '0'), offset, 48, 'hex');
+}
+
+/** Affine points → `n × 96` bytes; non-canonical coordinates throw msm.ts's error. */
+export function affineBytes(fn: string, points: readonly G1Affine[]): Buffer {
+  const buf = Buffer.alloc(points.length * AFFINE_BYTES);
+  for (let i = 0; i < points.length; i++) {
+    const { x, y } = points[i]!;
+    if (!(typeof x === 'bigint' && typeof y === 'bigint' && x >= 0n && x < P_FIELD && y >= 0n && y < P_FIELD)) {
+      throw new Error(`${fn}: point ${i} has non-canonical coordinates`);
+    }
+    writeFp(buf, x, i * AFFINE_BYTES);
+    writeFp(buf, y, i * AFFINE_BYTES + 48);
+  }
+  return buf;
+}
+
+/** A 96-byte uncompressed result (blst serialisation) as a noble point. */
+export function pointFromBytes(b: Uint8Array, at = 0): G1Point {
+  if ((b[at]! & 0x40) !== 0) return G1.ZERO;
+  const buf = Buffer.from(b.buffer, b.byteOffset + at, AFFINE_BYTES);
+  const x = BigInt('0x' + buf.toString('hex', 0, 48));
+  const y = BigInt('0x' + buf.toString('hex', 48, 96));
+  return G1.fromAffine({ x, y });
+}
+
+/** Full scalars in [0, r) → 32-byte little-endian magnitudes and signs (s > r/2 ↦ −(r − s)). */
+function fullScalarBytes(fn: string, scalars: readonly bigint[]): { mags: Buffer; signs: Uint8Array } {
+  const n = scalars.length;
+  const mags = Buffer.alloc(n * 32);
+  const signs = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = scalars[i]!;
+    if (typeof s !== 'bigint' || s < 0n || s >= R) throw new Error(`${fn}: scalar ${i} is not in [0, r)`);
+    if (s === 0n) continue;
+    const negative = s > HALF_R;
+    const m = negative ? R - s : s;
+    signs[i] = negative ? 1 : 0;
+    mags.write(m.toString(16).padStart(64, '0'), i * 32, 32, 'hex');
+    mags.subarray(i * 32, i * 32 + 32).reverse();
+  }
+  return { mags, signs };
+}
+
+interface Located {
+  readonly basis: NativeG1Basis;
+  readonly offset: number;
+}
+
+/**
+ * Native handles of point arrays. `WeakMap` entries die with their arrays; the list of slice
+ * sources holds only weak references.
+ */
+class BasisCache {
+  private readonly byArray = new WeakMap<readonly G1Affine[], NativeG1Basis>();
+  private readonly sources: WeakRef<readonly G1Affine[]>[] = [];
+
+  constructor(private readonly addon: NativeAddon) {}
+
+  locate(fn: string, points: readonly G1Affine[]): Located {
+    const hit = this.byArray.get(points);
+    if (hit !== undefined) return { basis: hit, offset: 0 };
+    if (points.length >= CACHE_MIN) {
+      const slice = this.findSlice(points);
+      if (slice !== undefined) return slice;
+    }
+    const basis = new this.addon.G1Basis(affineBytes(fn, points));
+    if (points.length >= CACHE_MIN) {
+      this.byArray.set(points, basis);
+      if (points.length >= SLICE_SOURCE_MIN) this.sources.push(new WeakRef(points));
+    }
+    return { basis, offset: 0 };
+  }
+
+  /** A cached array holding `points` as a contiguous run (same point objects). */
+  private findSlice(points: readonly G1Affine[]): Located | undefined {
+    const first = points[0];
+    for (let k = this.sources.length - 1; k >= 0; k--) {
+      const source = this.sources[k]!.deref();
+      if (source === undefined) {
+        this.sources.splice(k, 1);
+        continue;
+      }
+      if (source.length < points.length) continue;
+      const offset = source.indexOf(first!);
+      if (offset < 0 || offset + points.length > source.length) continue;
+      let same = true;
+      for (let i = 1; i < points.length && same; i++) same = source[offset + i] === points[i];
+      const basis = this.byArray.get(source);
+      if (same && basis !== undefined) return { basis, offset };
+    }
+    return undefined;
+  }
+}
+
+/** Validates small scalars exactly as msm.ts `msmSmall` does. */
+function smallScalars(fn: string, scalars: ArrayLike<number>): Float64Array {
+  const n = scalars.length;
+  const out = scalars instanceof Float64Array ? scalars : new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = scalars[i]!;
+    if (!Number.isSafeInteger(s)) throw new Error(`${fn}: scalar ${i} is not a safe integer: ${s}`);
+    if (out !== scalars) out[i] = s;
+  }
+  return out;
+}
+
+function checkLength(fn: string, points: readonly G1Affine[], got: number, what: string): void {
+  if (points.length !== got) throw new Error(`${fn}: expected ${points.length} ${what}, got ${got}`);
+}
+
+/** The prover's MSM backend on the addon. Calls run off the JS thread (blst's thread pool). */
+export function nativeMsmBackend(addon: NativeAddon): MsmBackend & { readonly cache: BasisCache } {
+  const cache = new BasisCache(addon);
+  return {
+    name: 'native-blst',
+    cache,
+    async msmSmall(points, scalars) {
+      checkLength('msmSmall', points, scalars.length, 'scalars');
+      const at = cache.locate('msmSmall', points);
+      const values = smallScalars('msmSmall', scalars);
+      if (points.length === 0) return G1.ZERO;
+      return pointFromBytes(await addon.msmSmall(at.basis, at.offset, values));
+    },
+    async subsetSum(points, bits) {
+      checkLength('subsetSum', points, bits.length, 'bits');
+      const at = cache.locate('subsetSum', points);
+      const n = bits.length;
+      const packed = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const bit = bits[i];
+        if (bit === 1) packed[i] = 1;
+        else if (bit !== 0) throw new Error(`subsetSum: bit ${i} is not 0 or 1: ${bit}`);
+      }
+      if (n === 0) return G1.ZERO;
+      return pointFromBytes(await addon.subsetSum(at.basis, at.offset, packed));
+    },
+    async msmFull(points, scalars) {
+      checkLength('msmFull', points, scalars.length, 'scalars');
+      const at = cache.locate('msmFull', points);
+      const { mags, signs } = fullScalarBytes('msmFull', scalars);
+      if (points.length === 0) return G1.ZERO;
+      return pointFromBytes(await addon.msmFull(at.basis, at.offset, mags, signs));
+    },
+  };
+}
+
+/** Maps the addon's per-point decoding status to encoding.ts's errors. */
+function decodedPoint(out: Buffer, k: number, field: string): G1Point {
+  const at = k * (AFFINE_BYTES + 1);
+  switch (out[at]) {
+    case 0:
+      return pointFromBytes(out, at + 1);
+    case 2:
+      return badInput('NOT_ON_CURVE', field, G1_NOT_ON_CURVE);
+    case 3:
+      return badInput('NOT_IN_SUBGROUP', field, G1_NOT_IN_SUBGROUP);
+    default:
+      // The byte checks (readCompressedG1) already passed, so blst agreeing is expected.
+      return badInput('NON_CANONICAL', field, `the native decoder rejected the encoding (status ${out[at]})`);
+  }
+}
+
+/** The verifier's curve backend on the addon. */
+export function nativeCurveOps(addon: NativeAddon): CurveOps {
+  const tables = new WeakMap<VerifierKey, NativeG2Table>();
+  const g2Table = (vk: VerifierKey): NativeG2Table => {
+    let t = tables.get(vk);
+    if (t === undefined) {
+      const parts = [vk.g2One, ...vk.g2Tau].map((q) => encodeG2(q));
+      t = new addon.G2Table(Buffer.concat(parts));
+      tables.set(vk, t);
+    }
+    return t;
+  };
+  const decodeMany = (bytes: readonly Uint8Array[], fields: readonly string[]): G1Point[] => {
+    // Byte checks first; curve work for the rest in one native call; then errors in input
+    // order, so the first bad point is the one reported, as with the JS decoder.
+    const out = new Array<G1Point>(bytes.length);
+    const failed = new Map<number, unknown>();
+    const todo: number[] = [];
+    bytes.forEach((b, i) => {
+      try {
+        if (readCompressedG1(b, fields[i] ?? 'g1').infinity) out[i] = G1.ZERO;
+        else todo.push(i);
+      } catch (e) {
+        failed.set(i, e);
+      }
+    });
+    const decoded = todo.length > 0 ? addon.g1Decompress(Buffer.concat(todo.map((i) => bytes[i]!))) : undefined;
+    let k = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      if (failed.has(i)) throw failed.get(i);
+      if (out[i] === undefined) out[i] = decodedPoint(decoded!, k++, fields[i] ?? 'g1');
+    }
+    return out;
+  };
+  return {
+    name: 'native-blst',
+    decodeG1: (bytes, field) => decodeMany([bytes], [field])[0]!,
+    decodeG1s: decodeMany,
+    msmFull(points, scalars) {
+      checkLength('msmFull', points, scalars.length, 'scalars');
+      const pts = affineBytes('msmFull', points);
+      const { mags, signs } = fullScalarBytes('msmFull', scalars);
+      if (points.length === 0) return G1.ZERO;
+      return pointFromBytes(addon.msmFullPoints(pts, mags, signs));
+    },
+    pairingCheck(vk, P) {
+      if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);
+      const live = P.map((p, j) => ({ p, j })).filter(({ p }) => !p.is0());
+      if (live.length === 0) return true;
+      const affine = toAffineAll(live.map(({ p }) => p));
+      return addon.pairingCheck(g2Table(vk), affineBytes('pairingCheck', affine), Uint32Array.from(live.map(({ j }) => j)));
+    },
+  };
+}

@@ -1,0 +1,584 @@
+//! fti native BLS12-381 backend: the curve work of the SMDP prover and verifier over `blst`,
+//! exposed to Node through napi-rs. The TypeScript side (`native/loader.ts`) converts noble
+//! points and JS scalars at the boundary; everything here works on byte layouts:
+//!
+//! - G1 affine points as 96 bytes `x ‖ y` (big-endian, no flag bits), the SRS file layout;
+//!   results come back in blst's uncompressed serialisation (the identity as `0x40` followed
+//!   by zeros);
+//! - compressed G1 points as the 48-byte ZCash format; G2 points compressed (96 bytes);
+//! - scalars as little-endian magnitudes of a fixed width plus a sign flag per scalar, so a
+//!   signed scalar s is |s| applied to P or to −P. Signed small scalars stay small (a 32-bit
+//!   weight is a 33-bit pippenger, not a 255-bit one).
+//!
+//! MSMs use blst's multi-threaded pippenger (`MultiPoint::mult`) with the bit length of the
+//! largest magnitude present, and blst's batch-affine `MultiPoint::add` for subset sums. SRS
+//! bases live in native memory (`G1Basis`) and calls address sub-ranges of them, so points
+//! cross the boundary once. Every entry point validates its inputs and returns an error rather
+//! than panicking; panics (none are expected) are caught and turned into errors as well.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use blst::{
+    blst_fp12, blst_fp12_is_one, blst_fp_cneg, blst_p1, blst_p1_affine, blst_p1_affine_in_g1,
+    blst_p1_deserialize, blst_p1_from_affine, blst_p1_serialize, blst_p1_uncompress,
+    blst_p1_add_or_double, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
+    blst_p2_affine, blst_p2_affine_in_g2, blst_p2_uncompress, limb_t, MultiPoint, BLST_ERROR,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Bytes of an affine G1 point `x ‖ y`.
+const G1_AFFINE_BYTES: usize = 96;
+/// Bytes of a compressed G1 point.
+const G1_COMPRESSED_BYTES: usize = 48;
+/// Bytes of a compressed G2 point.
+const G2_COMPRESSED_BYTES: usize = 96;
+/// Bytes of a full scalar magnitude (little-endian).
+const SCALAR_BYTES: usize = 32;
+/// Largest magnitude of a small scalar: 2^53 − 1 (a JS safe integer).
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, msg.into())
+}
+
+/// Runs `f`, turning a panic into an error (a panic must never cross into Node).
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(Status::GenericFailure, format!("{what}: internal error (panic) in the native backend"))),
+    }
+}
+
+/// Parses an affine point `x ‖ y` (no flags): coordinates below p and on the curve. Subgroup
+/// membership is the caller's contract, as for the JS MSM (SRS points are vouched for by the
+/// SRS digest; verifier points were decoded with a subgroup check).
+fn parse_affine(b: &[u8], i: usize) -> Result<blst_p1_affine> {
+    if b[0] & 0xe0 != 0 {
+        return Err(invalid(format!("point {i} has non-canonical coordinates")));
+    }
+    let mut p = blst_p1_affine::default();
+    match unsafe { blst_p1_deserialize(&mut p, b.as_ptr()) } {
+        BLST_ERROR::BLST_SUCCESS => Ok(p),
+        BLST_ERROR::BLST_BAD_ENCODING => Err(invalid(format!("point {i} has non-canonical coordinates"))),
+        // (0, ±2) is on the curve but of order 3; it is no basis or proof point either.
+        _ => Err(invalid(format!("point {i} is not on the curve"))),
+    }
+}
+
+/// Number of worker threads for work split here (decoding, basis loading).
+fn parallelism() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Parses `count` affine points, in parallel for large inputs.
+fn parse_affines(bytes: &[u8]) -> Result<Vec<blst_p1_affine>> {
+    if !bytes.len().is_multiple_of(G1_AFFINE_BYTES) {
+        return Err(invalid(format!("point bytes: length {} is not a multiple of {G1_AFFINE_BYTES}", bytes.len())));
+    }
+    let n = bytes.len() / G1_AFFINE_BYTES;
+    let mut out = vec![blst_p1_affine::default(); n];
+    let threads = parallelism().min(n / 4096).max(1);
+    let chunk = n.div_ceil(threads).max(1);
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = out
+            .chunks_mut(chunk)
+            .enumerate()
+            .map(|(c, dst)| {
+                s.spawn(move || {
+                    for (k, slot) in dst.iter_mut().enumerate() {
+                        let i = c * chunk + k;
+                        *slot = parse_affine(&bytes[i * G1_AFFINE_BYTES..(i + 1) * G1_AFFINE_BYTES], i)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(invalid("point parsing panicked")))).collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(out)
+}
+
+fn serialize_p1(p: &blst_p1) -> Buffer {
+    let mut out = vec![0u8; G1_AFFINE_BYTES];
+    unsafe { blst_p1_serialize(out.as_mut_ptr(), p) };
+    out.into()
+}
+
+fn negate(p: &blst_p1_affine) -> blst_p1_affine {
+    let mut q = *p;
+    unsafe { blst_fp_cneg(&mut q.y, &p.y, true) };
+    q
+}
+
+/// The scalars of one MSM: per point a little-endian magnitude of `width` bytes and a sign.
+struct Scalars {
+    width: usize,
+    mags: Vec<u8>,
+    negative: Vec<bool>,
+}
+
+impl Scalars {
+    fn len(&self) -> usize {
+        self.negative.len()
+    }
+
+    fn mag(&self, i: usize) -> &[u8] {
+        &self.mags[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Bit length of the largest magnitude (0 when all are zero).
+    fn max_bits(&self) -> usize {
+        let mut best = 0;
+        for i in 0..self.len() {
+            let m = self.mag(i);
+            if let Some(top) = m.iter().rposition(|&b| b != 0) {
+                let bits = top * 8 + (8 - m[top].leading_zeros() as usize);
+                best = best.max(bits);
+            }
+        }
+        best
+    }
+
+    fn is_zero(&self, i: usize) -> bool {
+        self.mag(i).iter().all(|&b| b == 0)
+    }
+}
+
+/// Σ ±m_i·P_i over `points` (same length as `scalars`), as a blst projective point.
+///
+/// Zero scalars are dropped and negative ones applied to −P_i, in a compacted copy of the
+/// points when either occurs (a copy costs ≈ 1% of the MSM); magnitudes are re-packed to
+/// ⌈bits/8⌉ bytes for the pippenger of `bits` bits; one-bit MSMs are subset sums.
+fn msm_signed(points: &[blst_p1_affine], scalars: &Scalars) -> blst_p1 {
+    let n = points.len();
+    let bits = scalars.max_bits();
+    if n == 0 || bits == 0 {
+        return blst_p1::default();
+    }
+    let nbytes = bits.div_ceil(8);
+    let needs_copy = (0..n).any(|i| scalars.negative[i] || scalars.is_zero(i));
+    let owned: Vec<blst_p1_affine>;
+    let pts: &[blst_p1_affine] = if needs_copy {
+        let mut v = Vec::with_capacity(n);
+        for (i, p) in points.iter().enumerate() {
+            if scalars.is_zero(i) {
+                continue;
+            }
+            v.push(if scalars.negative[i] { negate(p) } else { *p });
+        }
+        owned = v;
+        &owned
+    } else {
+        points
+    };
+    if pts.is_empty() {
+        return blst_p1::default();
+    }
+    if bits == 1 {
+        return pts.add();
+    }
+    let mut packed = Vec::with_capacity(pts.len() * nbytes);
+    for i in 0..n {
+        if needs_copy && scalars.is_zero(i) {
+            continue;
+        }
+        // nbytes ≤ width: `bits` is the bit length of the largest magnitude.
+        packed.extend_from_slice(&scalars.mag(i)[..nbytes]);
+    }
+    if pts.len() < TILED_MIN_POINTS {
+        pts.mult(&packed, bits)
+    } else {
+        tiled_pippenger(pts, &packed, bits)
+    }
+}
+
+/// Below this many points blst's own `mult` (which picks its tiling for full-size scalars)
+/// is used; above, `tiled_pippenger` picks windows for the actual bit length.
+const TILED_MIN_POINTS: usize = 4096;
+
+/// Modelled cost of reducing one bucket, in units of one bucket accumulation (a mixed
+/// addition): two xyzz additions per bucket.
+const BUCKET_REDUCE_COST: f64 = 2.8;
+
+/// Tiling of an MSM: `windows` scalar windows of `window` bits (the top one narrower), each
+/// over `chunks` slices of the points; every (window, chunk) tile is one blst tile pippenger.
+#[derive(Clone, Copy, Debug)]
+struct Tiling {
+    windows: usize,
+    window: usize,
+    chunks: usize,
+}
+
+/// Picks the tiling with the least modelled wall time on `threads` threads (ties: least CPU).
+///
+/// blst's `mult` derives its tiling from the point count alone (sized for 255-bit scalars): a
+/// 33-bit MSM of 2^20 points gets three 12-bit windows, where two windows of 17 bits do the
+/// same with two thirds of the bucket additions. With W windows the width is ⌊bits/W⌋ + 1, so
+/// the top window is strictly narrower (blst's Booth recoding needs that spare bit).
+fn choose_tiling(npoints: usize, bits: usize, threads: usize) -> Tiling {
+    let mut best = Tiling { windows: 1, window: bits + 1, chunks: 1 };
+    let mut best_cost = (f64::INFINITY, f64::INFINITY);
+    for windows in 1..=bits {
+        let window = bits / windows + 1;
+        // The top window keeps at least one bit: bits − window·(W − 1) ≥ 1.
+        if window > 20 || window * (windows - 1) >= bits {
+            continue;
+        }
+        for chunks in 1..=threads.max(1) {
+            if npoints / chunks < 2 {
+                break;
+            }
+            let tiles = windows * chunks;
+            let per_tile = (npoints as f64 / chunks as f64) + BUCKET_REDUCE_COST * (1u64 << (window - 1)) as f64;
+            let rounds = tiles.div_ceil(threads.max(1));
+            let cost = (rounds as f64 * per_tile, tiles as f64 * per_tile);
+            if cost < best_cost {
+                best_cost = cost;
+                best = Tiling { windows, window, chunks };
+            }
+        }
+    }
+    best
+}
+
+/// A G1 point that may be sent between threads (blst's projective point is plain data).
+#[derive(Clone, Copy, Default)]
+struct Sum(blst_p1);
+
+/// Σ s_i·P_i with `bits`-bit little-endian scalars of ⌈bits/8⌉ bytes, by blst tile pippengers
+/// on a tiling chosen for `bits` (see `choose_tiling`), tiles shared out to worker threads.
+fn tiled_pippenger(points: &[blst_p1_affine], scalars: &[u8], bits: usize) -> blst_p1 {
+    let n = points.len();
+    let nbytes = bits.div_ceil(8);
+    let threads = parallelism();
+    let t = choose_tiling(n, bits, threads);
+    let chunk_len = n.div_ceil(t.chunks);
+    let tiles = t.windows * t.chunks;
+    let results: Vec<std::sync::Mutex<Sum>> = (0..tiles).map(|_| std::sync::Mutex::new(Sum::default())).collect();
+    let next = AtomicUsize::new(0);
+    let scratch_words = unsafe { blst_p1s_mult_pippenger_scratch_sizeof(0) } / 8;
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(tiles) {
+            s.spawn(|| {
+                let mut scratch: Vec<limb_t> = vec![0; scratch_words << (t.window - 1)];
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= tiles {
+                        break;
+                    }
+                    let (w, c) = (k / t.chunks, k % t.chunks);
+                    let start = c * chunk_len;
+                    let end = ((c + 1) * chunk_len).min(n);
+                    let p: [*const blst_p1_affine; 2] = [&points[start], std::ptr::null()];
+                    let sc: [*const u8; 2] = [&scalars[start * nbytes], std::ptr::null()];
+                    let mut out = blst_p1::default();
+                    unsafe {
+                        blst_p1s_tile_pippenger(&mut out, p.as_ptr(), end - start, sc.as_ptr(), bits, scratch.as_mut_ptr(), w * t.window, t.window);
+                    }
+                    if let Ok(mut slot) = results[k].lock() {
+                        slot.0 = out;
+                    }
+                }
+            });
+        }
+    });
+    // Horner over the windows, top first: acc ← 2^window·acc + Σ_chunks tile.
+    let mut acc = blst_p1::default();
+    for w in (0..t.windows).rev() {
+        if w + 1 < t.windows {
+            for _ in 0..t.window {
+                unsafe { blst_p1_double(&mut acc, &acc) };
+            }
+        }
+        for c in 0..t.chunks {
+            let tile = results[w * t.chunks + c].lock().map(|g| g.0).unwrap_or_default();
+            unsafe { blst_p1_add_or_double(&mut acc, &acc, &tile) };
+        }
+    }
+    acc
+}
+
+/// Small signed scalars (JS safe integers) as 8-byte magnitudes and signs.
+fn small_scalars(values: &[f64]) -> Result<Scalars> {
+    let mut mags = Vec::with_capacity(values.len() * 8);
+    let mut negative = Vec::with_capacity(values.len());
+    for (i, &s) in values.iter().enumerate() {
+        if !(s.is_finite() && s.trunc() == s && s.abs() <= MAX_SAFE) {
+            return Err(invalid(format!("scalar {i} is not a safe integer: {s}")));
+        }
+        mags.extend_from_slice(&(s.abs() as u64).to_le_bytes());
+        negative.push(s < 0.0);
+    }
+    Ok(Scalars { width: 8, mags, negative })
+}
+
+/// Full scalars: 32-byte little-endian magnitudes and 0/1 sign bytes.
+fn full_scalars(mags: &[u8], signs: &[u8]) -> Result<Scalars> {
+    if mags.len() != signs.len() * SCALAR_BYTES {
+        return Err(invalid(format!("expected {} scalar bytes for {} signs, got {}", signs.len() * SCALAR_BYTES, signs.len(), mags.len())));
+    }
+    let mut negative = Vec::with_capacity(signs.len());
+    for (i, &s) in signs.iter().enumerate() {
+        if s > 1 {
+            return Err(invalid(format!("sign {i} is not 0 or 1: {s}")));
+        }
+        negative.push(s == 1);
+    }
+    Ok(Scalars { width: SCALAR_BYTES, mags: mags.to_vec(), negative })
+}
+
+fn range(basis: &G1Basis, offset: u32, len: u32) -> Result<(usize, usize)> {
+    let (o, l) = (offset as usize, len as usize);
+    match o.checked_add(l) {
+        Some(end) if end <= basis.points.len() => Ok((o, end)),
+        _ => Err(invalid(format!("range [{o}, {o} + {l}) outside the basis of {} points", basis.points.len()))),
+    }
+}
+
+/// A list of G1 points held in native memory (an SRS Lagrange basis, or ad-hoc points).
+#[napi]
+pub struct G1Basis {
+    points: Arc<Vec<blst_p1_affine>>,
+}
+
+#[napi]
+impl G1Basis {
+    /// From `n × 96` bytes of affine points `x ‖ y` (big-endian, no flags); each is checked to
+    /// have canonical coordinates and lie on the curve.
+    #[napi(constructor)]
+    pub fn new(bytes: Uint8Array) -> Result<Self> {
+        guarded("G1Basis", || Ok(G1Basis { points: Arc::new(parse_affines(&bytes)?) }))
+    }
+
+    #[napi(getter)]
+    pub fn length(&self) -> u32 {
+        self.points.len() as u32
+    }
+}
+
+/// The job of one asynchronous MSM, run on a libuv worker (blst's pool does the work).
+enum MsmJob {
+    Signed { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, scalars: Scalars },
+    Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8> },
+}
+
+pub struct MsmTask(Option<MsmJob>);
+
+fn run_job(job: MsmJob) -> Result<Vec<u8>> {
+    let p = match job {
+        MsmJob::Signed { points, start, end, scalars } => msm_signed(&points[start..end], &scalars),
+        MsmJob::Subset { points, start, end, bits } => subset_sum(&points[start..end], &bits),
+    };
+    Ok(serialize_p1(&p).to_vec())
+}
+
+fn subset_sum(points: &[blst_p1_affine], bits: &[u8]) -> blst_p1 {
+    let selected: Vec<blst_p1_affine> = points.iter().zip(bits).filter(|(_, &b)| b == 1).map(|(p, _)| *p).collect();
+    if selected.is_empty() {
+        blst_p1::default()
+    } else {
+        selected.as_slice().add()
+    }
+}
+
+impl Task for MsmTask {
+    type Output = Vec<u8>;
+    type JsValue = Buffer;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let job = self.0.take().ok_or_else(|| Error::new(Status::GenericFailure, "MSM task ran twice"))?;
+        guarded("msm", || run_job(job))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into())
+    }
+}
+
+/// Σ s_i·P_{offset+i} for signed safe-integer scalars, asynchronously. Resolves to the
+/// 96-byte uncompressed result.
+#[napi]
+pub fn msm_small(basis: &G1Basis, offset: u32, scalars: Float64Array) -> Result<AsyncTask<MsmTask>> {
+    guarded("msmSmall", || {
+        let (start, end) = range(basis, offset, scalars.len() as u32)?;
+        let scalars = small_scalars(&scalars)?;
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::Signed { points: basis.points.clone(), start, end, scalars }))))
+    })
+}
+
+/// Σ_{bits_i = 1} P_{offset+i} (bits are 0/1 bytes), asynchronously.
+#[napi(js_name = "subsetSum")]
+pub fn subset_sum_js(basis: &G1Basis, offset: u32, bits: Uint8Array) -> Result<AsyncTask<MsmTask>> {
+    guarded("subsetSum", || {
+        let (start, end) = range(basis, offset, bits.len() as u32)?;
+        if let Some(i) = bits.iter().position(|&b| b > 1) {
+            return Err(invalid(format!("bit {i} is not 0 or 1: {}", bits[i])));
+        }
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::Subset { points: basis.points.clone(), start, end, bits: bits.to_vec() }))))
+    })
+}
+
+/// Σ ±m_i·P_{offset+i} for 32-byte little-endian magnitudes m_i and 0/1 signs, asynchronously.
+#[napi]
+pub fn msm_full(basis: &G1Basis, offset: u32, mags: Uint8Array, signs: Uint8Array) -> Result<AsyncTask<MsmTask>> {
+    guarded("msmFull", || {
+        let (start, end) = range(basis, offset, signs.len() as u32)?;
+        let scalars = full_scalars(&mags, &signs)?;
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::Signed { points: basis.points.clone(), start, end, scalars }))))
+    })
+}
+
+/// Synchronous full-scalar MSM over ad-hoc affine points (`n × 96` bytes): the verifier's
+/// accumulator evaluation.
+#[napi]
+pub fn msm_full_points(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
+    guarded("msmFullPoints", || {
+        let pts = parse_affines(&points)?;
+        if pts.len() != signs.len() {
+            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
+        }
+        let scalars = full_scalars(&mags, &signs)?;
+        Ok(serialize_p1(&msm_signed(&pts, &scalars)))
+    })
+}
+
+/// blst's own pippenger on the range with `nbits`-bit little-endian scalars of ⌈nbits/8⌉ bytes
+/// each, no sign handling: the reference the benchmarks compare `msmFull` with.
+#[napi]
+pub fn blst_pippenger(basis: &G1Basis, offset: u32, len: u32, scalars: Uint8Array, nbits: u32) -> Result<Buffer> {
+    guarded("blstPippenger", || {
+        let (start, end) = range(basis, offset, len)?;
+        let nbits = nbits as usize;
+        if nbits == 0 || nbits > 256 || scalars.len() != (end - start) * nbits.div_ceil(8) {
+            return Err(invalid("blstPippenger: bad scalar length or bit count"));
+        }
+        if start == end {
+            return Ok(serialize_p1(&blst_p1::default()));
+        }
+        Ok(serialize_p1(&basis.points[start..end].mult(&scalars, nbits)))
+    })
+}
+
+/// Decoding outcome codes of `g1_decompress`.
+const DEC_OK: u8 = 0;
+const DEC_BAD_ENCODING: u8 = 1;
+const DEC_NOT_ON_CURVE: u8 = 2;
+const DEC_NOT_IN_GROUP: u8 = 3;
+const DEC_INFINITY: u8 = 4;
+
+fn decompress_one(src: &[u8], dst: &mut [u8]) {
+    let mut p = blst_p1_affine::default();
+    let status = match unsafe { blst_p1_uncompress(&mut p, src.as_ptr()) } {
+        BLST_ERROR::BLST_SUCCESS => {
+            if src[0] & 0x40 != 0 {
+                DEC_INFINITY
+            } else if unsafe { blst_p1_affine_in_g1(&p) } {
+                DEC_OK
+            } else {
+                DEC_NOT_IN_GROUP
+            }
+        }
+        BLST_ERROR::BLST_POINT_NOT_ON_CURVE => DEC_NOT_ON_CURVE,
+        BLST_ERROR::BLST_POINT_NOT_IN_GROUP => DEC_NOT_IN_GROUP,
+        _ => DEC_BAD_ENCODING,
+    };
+    dst[0] = status;
+    if status == DEC_OK {
+        let mut q = blst_p1::default();
+        unsafe {
+            blst_p1_from_affine(&mut q, &p);
+            blst_p1_serialize(dst[1..].as_mut_ptr(), &q);
+        }
+    }
+}
+
+/// Decompresses `k × 48` bytes of compressed G1 points with the curve and subgroup checks,
+/// in parallel. Returns `k × 97` bytes: a status byte (0 ok, 1 bad encoding, 2 not on the
+/// curve, 3 not in the subgroup, 4 the identity) then the 96-byte uncompressed point.
+#[napi]
+pub fn g1_decompress(bytes: Uint8Array) -> Result<Buffer> {
+    guarded("g1Decompress", || {
+        if !bytes.len().is_multiple_of(G1_COMPRESSED_BYTES) {
+            return Err(invalid(format!("compressed points: length {} is not a multiple of {G1_COMPRESSED_BYTES}", bytes.len())));
+        }
+        let k = bytes.len() / G1_COMPRESSED_BYTES;
+        let mut out = vec![0u8; k * (G1_AFFINE_BYTES + 1)];
+        let threads = parallelism().min(k / 4).max(1);
+        let chunk = k.div_ceil(threads).max(1);
+        let src: &[u8] = &bytes;
+        std::thread::scope(|s| {
+            for (c, dst) in out.chunks_mut(chunk * (G1_AFFINE_BYTES + 1)).enumerate() {
+                s.spawn(move || {
+                    for (j, d) in dst.chunks_mut(G1_AFFINE_BYTES + 1).enumerate() {
+                        let i = c * chunk + j;
+                        decompress_one(&src[i * G1_COMPRESSED_BYTES..(i + 1) * G1_COMPRESSED_BYTES], d);
+                    }
+                });
+            }
+        });
+        Ok(out.into())
+    })
+}
+
+/// The G2 side of a verifier key, decompressed once: [1]_2, [τ_1]_2 … [τ_N]_2.
+#[napi]
+pub struct G2Table {
+    points: Vec<blst_p2_affine>,
+}
+
+#[napi]
+impl G2Table {
+    /// From `(N+1) × 96` bytes of compressed G2 points, each checked (curve and subgroup).
+    #[napi(constructor)]
+    pub fn new(bytes: Uint8Array) -> Result<Self> {
+        guarded("G2Table", || {
+            if !bytes.len().is_multiple_of(G2_COMPRESSED_BYTES) {
+                return Err(invalid(format!("G2 points: length {} is not a multiple of {G2_COMPRESSED_BYTES}", bytes.len())));
+            }
+            let mut points = Vec::with_capacity(bytes.len() / G2_COMPRESSED_BYTES);
+            for (j, b) in bytes.chunks(G2_COMPRESSED_BYTES).enumerate() {
+                let mut q = blst_p2_affine::default();
+                let err = unsafe { blst_p2_uncompress(&mut q, b.as_ptr()) };
+                if err != BLST_ERROR::BLST_SUCCESS || b[0] & 0x40 != 0 || !unsafe { blst_p2_affine_in_g2(&q) } {
+                    return Err(invalid(format!("G2 point {j} is not a non-identity point of G2")));
+                }
+                points.push(q);
+            }
+            Ok(G2Table { points })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn length(&self) -> u32 {
+        self.points.len() as u32
+    }
+}
+
+/// Π_k e(P_k, Q_{slots_k}) == 1 for affine G1 points (`m × 96` bytes, none the identity) and
+/// indices into the table: one multi-Miller loop (split over blst's threads) and one final
+/// exponentiation. An empty product is 1.
+#[napi]
+pub fn pairing_check(table: &G2Table, g1: Uint8Array, slots: Uint32Array) -> Result<bool> {
+    guarded("pairingCheck", || {
+        let ps = parse_affines(&g1)?;
+        if ps.len() != slots.len() {
+            return Err(invalid(format!("expected {} slots, got {}", ps.len(), slots.len())));
+        }
+        if ps.is_empty() {
+            return Ok(true);
+        }
+        let mut qs = Vec::with_capacity(ps.len());
+        for &j in slots.iter() {
+            let q = table.points.get(j as usize).ok_or_else(|| invalid(format!("slot {j} outside the G2 table of {}", table.points.len())))?;
+            qs.push(*q);
+        }
+        let f = blst_fp12::miller_loop_n(&qs, &ps).final_exp();
+        Ok(unsafe { blst_fp12_is_one(&f) })
+    })
+}
