@@ -340,9 +340,11 @@ export function pipelineActivities(deps: PipelineDeps) {
         }
       })();
       try {
+        const t0 = performance.now();
         const rec = await withHeartbeat(deps.prover.prove(work), { workKey: input.workKey });
+        const proveMs = performance.now() - t0;
         await store.put(recordKey, encodeBlockRecord(rec));
-        log.info({ job: work.input.job, tensor: work.input.tensor, block: work.input.blockIndex }, 'block proven');
+        log.info({ job: work.input.job, tensor: work.input.tensor, block: work.input.blockIndex, proveMs: Math.round(proveMs) }, 'block proven');
         return { recordKey, digest: sha256Hex(leafDigest(encodeStatement(rec.statement), rec.proofBytes)) };
       } catch (e) {
         const v = blockViolation(work.input.tensor, work.input.blockIndex, e);

@@ -6,9 +6,10 @@
  * nothing is reused between them.
  *
  * Reported per run: wall time, time per phase (from the workflow's `progress` query, polled),
- * blocks, and the orchestration overhead per block = (prove-phase wall × provers − Σ
- * proveBlock execution time) / blocks: prover time not spent proving (scheduling, payloads,
- * store reads and writes, heartbeats). Records: pipeline.wall_s.<n>provers,
+ * blocks, and the orchestration overhead per block = (prove-phase wall × provers − Σ proving
+ * time) / blocks, where proving time is what the provers log per tile (`proveMs`: the
+ * prover call alone) — prover time not spent proving: scheduling, payloads, store reads and
+ * writes, batch folding. Records: pipeline.wall_s.<n>provers,
  * pipeline.speedup_2_vs_1 (x), pipeline.overhead_ms_per_block.<n>provers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,12 +41,16 @@ const params = llamaParameters(shape);
 // The workers share the dev SRS from the cache: make it once, before they start.
 await devSrsCached(14, (line) => process.stderr.write(line + '\n'));
 
+/** Σ proveMs of the `block proven` log lines of the provers (pino JSON on stdout). */
+let provingMs = 0;
+
 function start(file: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers', file)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolve, reject) => {
     const on = (d: Buffer) => {
       log += d.toString();
+      for (const m of d.toString().matchAll(/"proveMs":(\d+)/g)) provingMs += Number(m[1]);
       if (/worker started/.test(log)) resolve(p);
     };
     p.stdout.on('data', on);
@@ -71,8 +76,9 @@ async function runOnce(provers: number): Promise<RunResult> {
     FTI_SRS: 'dev:14',
     FTI_HEALTH_PORT: '0',
     FTI_PROVE_THREADS: '1',
-    FTI_LOG_LEVEL: 'warn',
+    FTI_LOG_LEVEL: 'info',
   };
+  provingMs = 0;
   const procs = [await start('orchestrator.ts', env)];
   for (let i = 0; i < provers; i++) procs.push(await start('prover-cpu.ts', env));
   const connection = await Connection.connect({ address: cfg.temporal.address });
@@ -103,18 +109,7 @@ async function runOnce(provers: number): Promise<RunResult> {
     const wall = (performance.now() - t0) / 1000;
     if (phase) phases.set(phase, (phases.get(phase) ?? 0) + (performance.now() - since) / 1000);
     if (r.verdict !== 'accepted') throw new Error(`bench job rejected: ${JSON.stringify(r.violations)}`);
-    // Σ proveBlock execution time, from the batch children's histories.
-    let proving = 0;
-    for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "fti-bench-${runId}/batch-"` })) {
-      const h = await client.workflow.getHandle(wf.workflowId).fetchHistory();
-      const started = new Map<string, number>();
-      for (const e of h.events ?? []) {
-        const t = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
-        if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), t);
-        const c = e.activityTaskCompletedEventAttributes;
-        if (c) proving += t - (started.get(String(c.scheduledEventId)) ?? t);
-      }
-    }
+    const proving = provingMs;
     const proveWall = (phases.get('prove') ?? 0) * 1000;
     return { wall, phases, blocks: r.blocks, overheadMs: Math.max(0, (proveWall * provers - proving) / r.blocks) };
   } finally {
