@@ -2,26 +2,18 @@
 // adapter supplies the factors of low-rank tensors; a wrong or mismatched adapter falls back
 // to SVD (still certifying the weights) or is a clear bad-input error.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
+import { ftiWith, vals } from './cli-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fti-adapter-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const env = { ...process.env, FTI_CACHE: join(dir, 'cache') };
 
-function fti(...args: string[]): { code: number; stdout: string; stderr: string; json: () => Record<string, unknown> } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', env });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) as Record<string, unknown> };
-}
-
-function vals(n: number, seed: number, scale = 0.05): Float64Array {
-  let s = seed;
-  return Float64Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647), (s / 2147483647 - 0.5) * scale));
-}
+const fti = ftiWith(env);
 
 type Tensors = Record<string, [number[], Float64Array]>;
 async function save(path: string, t: Tensors): Promise<void> {

@@ -1,26 +1,18 @@
 // `fti certify` / `fti verify` / `fti commit` / `fti demo` as spawned processes: exit codes,
 // the JSON document, files written (or not), tampered certificates, bad inputs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
+import { ftiWith, vals } from './cli-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fti-e2e-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const env = { ...process.env, FTI_CACHE: join(dir, 'cache') };
 
-function fti(...args: string[]): { code: number; stdout: string; stderr: string; json: () => Record<string, unknown> } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { encoding: 'utf8', env });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) as Record<string, unknown> };
-}
-
-function vals(n: number, seed: number, scale = 0.05): Float64Array {
-  let s = seed;
-  return Float64Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647), (s / 2147483647 - 0.5) * scale));
-}
+const fti = ftiWith(env);
 
 async function model(path: string, t: Record<string, [number[], Float64Array]>): Promise<void> {
   await writeSafetensors(path, new Map(Object.entries(t).map(([k, [shape, v]]) => [k, { dtype: 'F32', shape, data: encodeFloats(v, 'F32') }])));

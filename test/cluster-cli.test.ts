@@ -5,22 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import pino from 'pino';
-import { inlineProver } from '../activities/prove-pool.ts';
-import { pipelineActivities, type PipelineStore } from '../activities/pipeline.ts';
-import { openModelReader } from '../activities/safetensors-reader.ts';
-import { loadPolicy } from '../cli/engine.ts';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
-import { testMsm } from './backend.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { temporalBinary } from './temporal-binary.ts';
+import { testActivities } from './pipeline-helpers.ts';
+import { FsBlobStore } from '../infra/stores/blob-store-fs.ts';
 
 const bin = temporalBinary();
 const skip = bin === null ? 'no temporal CLI (run `npm run stack:install`, or set FTI_TEMPORAL_BIN)' : false;
@@ -38,21 +33,6 @@ function fti(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-function fsStore(root: string): PipelineStore {
-  const path = (key: string) => join(root, ...key.split('/'));
-  return {
-    async put(key, bytes) {
-      await mkdir(dirname(path(key)), { recursive: true });
-      await writeFile(path(key) + '.tmp', bytes);
-      await rename(path(key) + '.tmp', path(key));
-    },
-    get: async (key) => new Uint8Array(await readFile(path(key))),
-    exists: (key) => access(path(key)).then(
-      () => true,
-      () => false,
-    ),
-  };
-}
 
 describe('fti submit / status / replay-history (spawned) on a Temporal dev server', { skip }, () => {
   let env: TestWorkflowEnvironment;
@@ -72,16 +52,7 @@ describe('fti submit / status / replay-history (spawned) on a Temporal dev serve
     await writeSafetensors(join(dir, 'ft.safetensors'), new Map([['a.up.weight', { ...ft, data: new Uint8Array(v.buffer) }], ['b.weight', t(2)]]));
     writeFileSync(join(dir, 'policy.json'), JSON.stringify({ version: 1, default: { class: 'frozen' }, rules: [{ match: '*.up.weight', class: 'norm', maxL2: 0.001 }] }));
     env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: bin! }, extraArgs: ['--headless'] } });
-    const activities = pipelineActivities({
-      store: fsStore(join(dir, 'store')),
-      publisher: { publish: () => Promise.resolve() },
-      log: pino({ level: 'silent' }),
-      srs,
-      ctx: { srs, msm: testMsm },
-      prover: inlineProver({ srs, msm: testMsm }),
-      openModel: openModelReader,
-      loadPolicy: async (spec, model) => (await loadPolicy(spec, model)).policy,
-    });
+    const activities = testActivities(new FsBlobStore(join(dir, 'store')), srs);
     const workflowsPath = new URL('../workflows/certify.ts', import.meta.url).pathname;
     const w1 = await Worker.create({ connection: env.nativeConnection, taskQueue: 'fti-orchestrator', workflowsPath, activities });
     const w2 = await Worker.create({ connection: env.nativeConnection, taskQueue: 'fti-prove-cpu', activities });

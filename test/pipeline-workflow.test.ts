@@ -11,19 +11,16 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, Runtime, DefaultLogger } from '@temporalio/worker';
-import pino from 'pino';
-import { openModelReader } from '../activities/safetensors-reader.ts';
-import { inlineProver } from '../activities/prove-pool.ts';
-import { keys, pipelineActivities, type PipelineEvent, type PipelineStore } from '../activities/pipeline.ts';
+import { keys, type PipelineEvent, type PipelineStore } from '../activities/pipeline.ts';
 import { decodeCertificate } from '../smdp/certificate.ts';
-import { testMsm } from './backend.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
 import { parseManifest, manifestExpectations } from '../model/manifest.ts';
-import { loadPolicy } from '../cli/engine.ts';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
 import { certifyFineTuneWorkflow, progressQuery, replaySignal, type CertifyJobResult } from '../workflows/certify.ts';
 import { temporalBinary } from './temporal-binary.ts';
+import { testActivities } from './pipeline-helpers.ts';
+import { vals } from './cli-helpers.ts';
 
 const bin = temporalBinary();
 const skip = bin === null ? 'no temporal CLI (run `npm run stack:install`, or set FTI_TEMPORAL_BIN)' : false;
@@ -57,10 +54,6 @@ function dirStore(root: string): PipelineStore & { corrupt(key: string): Promise
 const dir = mkdtempSync(join(tmpdir(), 'fti-wf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function vals(n: number, seed: number, scale = 0.05): Float64Array {
-  let s = seed;
-  return Float64Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647), (s / 2147483647 - 0.5) * scale));
-}
 
 describe('pipeline workflows on a Temporal dev server', { skip }, () => {
   let env: TestWorkflowEnvironment;
@@ -87,16 +80,7 @@ describe('pipeline workflows on a Temporal dev server', { skip }, () => {
   });
 
   async function withWorkers<T>(fn: () => Promise<T>): Promise<T> {
-    const base = pipelineActivities({
-      store,
-      publisher: { publish: (event, key) => Promise.resolve(void events.push({ event, key })) },
-      log: pino({ level: 'silent' }),
-      srs,
-      ctx: { srs, msm: testMsm },
-      prover: inlineProver({ srs, msm: testMsm }),
-      openModel: openModelReader,
-      loadPolicy: async (spec, model) => (await loadPolicy(spec, model)).policy,
-    });
+    const base = testActivities(store, srs, (event, key) => Promise.resolve(void events.push({ event, key })));
     const activities = {
       ...base,
       proveBlock: async (input: { workKey: string }) => {
