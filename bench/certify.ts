@@ -10,7 +10,8 @@
  * .<size>, certify.<template>.peak_rss_mib.<size>, certify.commit.seconds|peak_rss_mib.<size>,
  * profile.seconds.<size>, and certify.<template>.peak_rss_ratio.<big>_vs_<small> (memory
  * must not grow with the model: the reader holds one tensor at a time).
- * Sizes: --smoke 0.04M; --quick 1M (lora-attention only); default 1M; --large 1M, 10M, 50M.
+ * Sizes: --smoke 0.04M; --quick 1M (lora-attention only); default 1M; --large 1M, 10M, 50M;
+ * FTI_BENCH_CERTIFY_SIZES=1M,10M picks sizes explicitly.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -73,7 +74,8 @@ async function models(size: Size): Promise<{ dir: string; params: number }> {
 const mib = (doc: Record<string, unknown>) => Number(doc.peakRssBytes) / 2 ** 20;
 
 export async function run(opts: BenchOptions & { smoke?: boolean }, report: Reporter): Promise<void> {
-  const labels = opts.smoke ? ['0.04M'] : opts.large ? ['1M', '10M', '50M'] : ['1M'];
+  const fromEnv = process.env.FTI_BENCH_CERTIFY_SIZES?.split(',').filter((x) => x in SIZES);
+  const labels = fromEnv && fromEnv.length > 0 ? fromEnv : opts.smoke ? ['0.04M'] : opts.large ? ['1M', '10M', '50M'] : ['1M'];
   const templates = opts.quick && !opts.smoke ? ['lora-attention'] : ['lora-attention', 'bounded-full'];
   const cores = availableParallelism();
   const rows: (string | number)[][] = [];
