@@ -481,9 +481,9 @@ export async function openSafetensors(reader: RangeReader): Promise<SafetensorsF
   return { name: file, reader, headerLength: n, dataLength: size - 8 - n, tensors, metadata: header.metadata, close: () => reader.close() };
 }
 
-/** Open and parse a local safetensors file; the reader is closed again if parsing fails. */
-export async function openSafetensorsFile(path: string): Promise<SafetensorsFile> {
-  const reader = await openLocalFile(path);
+/** Open and parse a safetensors file (local by default); the reader is closed again if parsing fails. */
+export async function openSafetensorsFile(path: string, where: ModelStorage = localModelStorage): Promise<SafetensorsFile> {
+  const reader = await where.open(path);
   try {
     return await openSafetensors(reader);
   } catch (e) {
@@ -796,6 +796,18 @@ export const SINGLE_FILE = 'model.safetensors';
 /** An index lists names only; real ones are well under a megabyte. */
 const MAX_INDEX_BYTES = MAX_HEADER_BYTES;
 
+/**
+ * Where a model's files live: the local filesystem, or an object store (activities/
+ * s3-model.ts) — paths are '/'-separated either way. `openModel` and the index reader only
+ * use these operations, so a model opens the same from either.
+ */
+export interface ModelStorage {
+  kind(path: string): Promise<'file' | 'dir' | 'none' | 'other'>;
+  open(path: string): Promise<RangeReader>;
+}
+
+export const localModelStorage: ModelStorage = { kind: kindOf, open: openLocalFile };
+
 async function kindOf(path: string): Promise<'file' | 'dir' | 'none' | 'other'> {
   try {
     const s = await stat(path);
@@ -807,9 +819,9 @@ async function kindOf(path: string): Promise<'file' | 'dir' | 'none' | 'other'> 
 }
 
 /** Read and check an index: its weight_map as tensor → shard file name. */
-async function readIndex(indexPath: string): Promise<Map<string, string>> {
+async function readIndex(indexPath: string, storage: ModelStorage): Promise<Map<string, string>> {
   const fail = (msg: string, where: Where = {}): never => failer(indexPath)('BAD_INDEX', msg, where);
-  const reader = await openLocalFile(indexPath);
+  const reader = await storage.open(indexPath);
   let bytes: Uint8Array;
   try {
     const size = await reader.size();
@@ -857,7 +869,9 @@ async function readIndex(indexPath: string): Promise<Map<string, string>> {
  * `model.safetensors.index.json` (not both: that would be ambiguous), or an index file.
  * With `hashFiles`, each file's SHA-256 is computed (streamed) and set on `files`.
  */
-export async function openModel(path: string, opts: { readonly hashFiles?: boolean } = {}): Promise<ModelSource> {
+export async function openModel(path: string, opts: { readonly hashFiles?: boolean; readonly storage?: ModelStorage } = {}): Promise<ModelSource> {
+  const storage = opts.storage ?? localModelStorage;
+  const kindOf = (p: string) => storage.kind(p);
   const kind = await kindOf(path);
   if (kind === 'none') throw new ModelError('NOT_FOUND', `${path}: no such file or directory`, { file: path });
   if (kind === 'other') throw new ModelError('IO_ERROR', `${path}: not a regular file or directory`, { file: path });
@@ -881,12 +895,12 @@ export async function openModel(path: string, opts: { readonly hashFiles?: boole
   try {
     const tensors = new Map<string, ModelTensor>();
     if (single !== undefined) {
-      const file = await openSafetensorsFile(single);
+      const file = await openSafetensorsFile(single, storage);
       opened.push({ name: basename(single), path: single, file });
       for (const info of file.tensors.values()) tensors.set(info.name, { info, file });
     } else {
       const ip = indexPath!;
-      const map = await readIndex(ip);
+      const map = await readIndex(ip, storage);
       const firstTensor = new Map<string, string>();
       for (const [t, s] of map) if (!firstTensor.has(s)) firstTensor.set(s, t);
       const shardOf = new Map<string, string>();
@@ -899,7 +913,7 @@ export async function openModel(path: string, opts: { readonly hashFiles?: boole
             field: 'weight_map',
           });
         }
-        const file = await openSafetensorsFile(sp);
+        const file = await openSafetensorsFile(sp, storage);
         opened.push({ name: shard, path: sp, file });
         for (const info of file.tensors.values()) {
           const where = { file: ip, tensor: info.name, field: 'weight_map' };

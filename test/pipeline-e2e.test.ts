@@ -6,7 +6,7 @@
 // the same certificate the embedded engine produces for the same job.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -287,5 +287,22 @@ describe('pipeline on the local stack (Temporal + Kafka + S3)', { skip, timeout:
     }
     await waitFor(() => /"verdict":"duplicate"/.test(logs.get('registry')!), 60_000, `the duplicate to be seen:\n${logs.get('registry')}`);
     assert.equal(registryRows(doc.certificateDigest), 1);
+  });
+
+  it('models straight from S3 (s3:// URIs, ranged reads): certified like local files', async () => {
+    const store = s3BlobStoreFromEnv(env, { bucket: cfg.s3.bucket, prefix: '' });
+    try {
+      for (const m of ['base', 'ft']) await store.put(`${prefix}-models/${m}/model.safetensors`, new Uint8Array(readFileSync(join(dir, m, 'model.safetensors'))));
+    } finally {
+      await store.close();
+    }
+    const uri = (m: string) => `s3://${cfg.s3.bucket}/${prefix}-models/${m}`;
+    const r = await fti('submit', '--base', uri('base'), '--ft', uri('ft'), '--policy', 'lora-attention', '--job', `e2e-s3-${run}`, '--wait', '--json', '--address', cfg.temporal.address);
+    assert.equal(r.code, 0, r.stderr + logs.get('orchestrator'));
+    assert.equal((JSON.parse(r.stdout) as { verdict: string }).verdict, 'accepted');
+    // A missing object is a clear bad-input failure naming the URI.
+    const bad = await fti('certify', '--base', uri('nope'), '--ft', uri('ft'), '--policy', 'lora-attention', '--out', join(dir, 's3-bad'));
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /nope/);
   });
 });
