@@ -52,26 +52,19 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, bytes: Uint8Array): Promise<PutResult> {
     const target = this.path(key);
-    const tmp = await this.tempFile();
-    try {
+    await this.atomically(target, async (tmp) => {
       const fh = await open(tmp, 'w');
       try {
         await fh.writeFile(bytes);
-        await fh.sync();
       } finally {
         await fh.close();
       }
-      await this.commit(tmp, target);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    });
     return { key, size: bytes.byteLength, sha256: sha256Hex(bytes) };
   }
 
   async putStream(key: string, body: Readable | AsyncIterable<Uint8Array>): Promise<PutResult> {
     const target = this.path(key);
-    const tmp = await this.tempFile();
     const hash = createHash('sha256');
     let size = 0;
     async function* tap(source: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
@@ -82,8 +75,15 @@ export class FsBlobStore implements BlobStore {
         yield c;
       }
     }
+    await this.atomically(target, (tmp) => pipeline(body, tap, createWriteStream(tmp)));
+    return { key, size, sha256: hash.digest('hex') };
+  }
+
+  /** Write a temp file with `fill`, fsync it, then move it into place; no partial object ever appears. */
+  private async atomically(target: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+    const tmp = await this.tempFile();
     try {
-      await pipeline(body, tap, createWriteStream(tmp));
+      await fill(tmp);
       const fh = await open(tmp, 'r+');
       try {
         await fh.sync();
@@ -95,7 +95,6 @@ export class FsBlobStore implements BlobStore {
       await rm(tmp, { force: true });
       throw e;
     }
-    return { key, size, sha256: hash.digest('hex') };
   }
 
   async get(key: string): Promise<Uint8Array> {
