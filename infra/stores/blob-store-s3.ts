@@ -17,6 +17,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { stackConfig } from '../local/config.ts';
 import { BlobNotFoundError, BlobRangeError, BlobStoreError, checkKey, checkRange, sha256Hex, type BlobInfo, type BlobStore, type PutOptions, type PutResult } from './blob-store.ts';
 
+// fti targets Node ≥ 20.19 (package.json engines); the SDK's notice that its 2027 releases
+// will need Node 22 is noise in every worker's log. Set before the first client is made.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface S3BlobStoreOptions {
   readonly client: S3Client;
   readonly bucket: string;
