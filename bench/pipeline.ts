@@ -76,6 +76,8 @@ async function runOnce(provers: number): Promise<RunResult> {
     FTI_SRS: 'dev:14',
     FTI_HEALTH_PORT: '0',
     FTI_PROVE_THREADS: '1',
+    // one tile at a time per prover, so its logged proving time is pure proving (no pool queueing)
+    FTI_MAX_CONCURRENT_ACTIVITIES: '1',
     FTI_LOG_LEVEL: 'info',
   };
   provingMs = 0;
