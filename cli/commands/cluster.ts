@@ -11,7 +11,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFo
 import { jobIdFor } from '../../activities/certify.ts';
 import { certifyFineTuneWorkflow, ORCHESTRATOR_QUEUE, progressQuery, replaySignal, type CertifyJobResult, type JobProgress } from '../../workflows/certify.ts';
 import { str, type Command, type ParsedArgs } from '../command.ts';
-import { EXIT_OK, EXIT_REJECTED, InputError, Progress, UsageError, type CommandContext } from '../io.ts';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_REJECTED, InputError, Progress, UsageError, type CommandContext } from '../io.ts';
 
 const CONNECTION_OPTIONS = {
   address: { type: 'string' },
@@ -133,7 +133,8 @@ export const status: Command = {
   help: `usage: fti status JOB [--watch] [--address A] [--namespace NS] [--json]
 
 JOB is the job id or workflow id (fti-<job>). --watch shows a progress bar until the job ends
-and exits like fti certify (0 accepted, 3 rejected).
+and exits like fti certify (0 accepted, 3 rejected); a job that failed or was terminated
+without a verdict exits 1.
 ${CONNECTION_HELP}`,
   options: { watch: { type: 'boolean', default: false }, ...CONNECTION_OPTIONS },
   positionals: [1, 1],
@@ -154,7 +155,8 @@ ${CONNECTION_HELP}`,
         if (desc.status.name === 'COMPLETED') return report(ctx, workflowId, await handle.result());
         ctx.say(`${workflowId}: ${desc.status.name}`);
         ctx.emit({ workflowId, status: desc.status.name });
-        return desc.status.name === 'FAILED' || desc.status.name === 'TERMINATED' ? EXIT_REJECTED : EXIT_OK;
+        // failed, terminated, timed out or cancelled: not a verdict — the job did not finish
+        return EXIT_INTERNAL;
       }
       const p = await handle.query(progressQuery);
       ctx.say(`${workflowId}: ${bar(p)}`);
