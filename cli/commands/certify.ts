@@ -1,4 +1,5 @@
 /** `fti certify`, `fti verify`, `fti commit` — the embedded engine's commands. */
+import { readFileSync } from 'node:fs';
 import { activeBackend, describeBackend } from '../backend.ts';
 import { commitBase } from '../../activities/certify.ts';
 import { openModelReader } from '../../activities/safetensors-reader.ts';
@@ -22,8 +23,18 @@ function workerCount(cmd: string, v: string): number {
   return n;
 }
 
-/** Peak resident memory of this process so far (all threads), bytes. */
+/**
+ * Peak resident memory of this process so far (all threads), bytes. On Linux VmHWM of
+ * /proc/self/status: getrusage's maxrss survives execve, so a process spawned by a large
+ * parent would report the parent's peak instead of its own.
+ */
 export function peakRssBytes(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux: fall back to getrusage
+  }
   return process.resourceUsage().maxRSS * 1024;
 }
 
