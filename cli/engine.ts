@@ -57,6 +57,11 @@ export function defaultWorkerCount(model: ModelReader): number {
   return weights >= POOL_MIN_WEIGHTS ? defaultWorkers() : 1;
 }
 
+/** Where tiles are proven for `workers` threads: a worker-thread pool, or this thread for 1. */
+export async function proverFor(ctx: ProverContext, workers: number): Promise<BlockProver> {
+  return workers > 1 ? startProverPool(ctx.srs, workers) : inlineProver(ctx);
+}
+
 export async function pickSrs(srsFile: string | undefined, N: number, say: (l: string) => void): Promise<Srs> {
   return srsFile ? loadSrsFile(srsFile) : devSrsCached(N, say);
 }
@@ -108,7 +113,7 @@ export async function runCertify(opts: {
     const srs = await pickSrs(opts.srs, neededVars(ft), opts.say);
     const ctx: ProverContext = { srs, msm: activeBackend().msm };
     const workers = opts.workers ?? defaultWorkerCount(ft);
-    prover = workers > 1 ? await startProverPool(srs, workers) : inlineProver(ctx);
+    prover = await proverFor(ctx, workers);
     await mkdir(opts.out, { recursive: true });
     let manifest: BaseManifest;
     let manifestDigest: string;

@@ -12,8 +12,7 @@ import { stackConfig } from '../infra/local/config.ts';
 import { installBackend } from '../native/loader.ts';
 import { env, envInt } from './config.ts';
 import { handleEvent, parseEvent, Registry } from './registry.ts';
-import { loadSrs, openStore, runMain, workerLogger } from './runtime.ts';
-import { createServer } from 'node:http';
+import { loadSrs, openStore, runMain, startHealth, workerLogger } from './runtime.ts';
 
 runMain('registry-consumer', async () => {
   const log = workerLogger('registry-consumer');
@@ -27,7 +26,7 @@ runMain('registry-consumer', async () => {
   const consumer = kafka.consumer({ groupId: env('FTI_CONSUMER_GROUP') });
   let ready = false;
   const port = envInt('FTI_HEALTH_PORT', 8080);
-  const health = port === 0 ? null : createServer((req, res) => res.writeHead(req.url === '/healthz' || ready ? 200 : 503).end()).listen(port);
+  const health = startHealth(port, () => ready, log);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const stop = async (signal: string) => {

@@ -115,7 +115,8 @@ export async function startRuntime(role: string, opts: { threads?: number } = {}
   };
 }
 
-function startHealth(port: number, ready: () => boolean, log: Logger): Server | null {
+/** /healthz (alive) and /readyz (ready() true) on `port`; null when the port is 0 (off). */
+export function startHealth(port: number, ready: () => boolean, log: Logger): Server | null {
   if (port === 0) return null;
   const server = createServer((req, res) => {
     const ok = req.url === '/healthz' || (req.url === '/readyz' && ready());

@@ -6,8 +6,7 @@ import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { encodeManifest } from '../../model/manifest.ts';
 import { DEFAULT_FRACTIONAL_BITS } from '../../model/policy.ts';
 import { str, type Command } from '../command.ts';
-import { defaultWorkerCount, neededVars, pickSrs, runCertify, runVerify } from '../engine.ts';
-import { inlineProver, startProverPool } from '../../activities/prove-pool.ts';
+import { defaultWorkerCount, neededVars, pickSrs, proverFor, runCertify, runVerify } from '../engine.ts';
 import { writeFileAtomic } from '../files.ts';
 import { EXIT_OK, EXIT_REJECTED, Progress, UsageError } from '../io.ts';
 
@@ -148,7 +147,7 @@ on N worker threads (default: one per core for models of 1M+ float weights, else
       const proverCtx = { srs, msm: activeBackend().msm };
       const w = str(args, 'workers');
       const workers = w !== undefined ? workerCount('commit', w) : defaultWorkerCount(model);
-      const prover = workers > 1 ? await startProverPool(srs, workers) : inlineProver(proverCtx);
+      const prover = await proverFor(proverCtx, workers);
       const { manifest, digest } = await commitBase(proverCtx, model, s, (_p, d) => bar.update(d), prover).finally(() => prover.close());
       await writeFileAtomic(out, encodeManifest(manifest));
       const seconds = (performance.now() - t0) / 1000;
