@@ -25,6 +25,7 @@ import { badInput } from '../smdp/errors.ts';
 import type { CurveOps } from '../smdp/curve-ops.ts';
 import { toAffineAll } from '../smdp/accumulator.ts';
 import type { MsmBackend } from '../smdp/msm.ts';
+import type { ProverKernels } from '../smdp/kernels.ts';
 import type { VerifierKey } from '../smdp/srs.ts';
 
 /** The addon's exports (native/src/lib.rs). */
@@ -38,6 +39,19 @@ export interface NativeAddon {
   blstPippenger(basis: NativeG1Basis, offset: number, len: number, scalars: Uint8Array, nbits: number): Buffer;
   g1Decompress(bytes: Uint8Array): Buffer;
   pairingCheck(table: NativeG2Table, g1: Uint8Array, slots: Uint32Array): boolean;
+  rangeSumcheck(
+    bits: Uint8Array,
+    n: number,
+    ell: number,
+    r: Uint8Array,
+    alphaPows: Uint8Array,
+    weights: Uint8Array,
+    negB: Uint8Array,
+    c: Uint8Array,
+    withSq: boolean,
+    challenge: (g: Buffer) => Buffer,
+  ): Buffer;
+  openBitsTables(bits: Uint8Array, n: number, ell: number, eta: Uint8Array, point: Uint8Array, lead: Uint8Array | null): [Buffer, Buffer, Buffer];
 }
 
 export interface NativeG1Basis {
@@ -169,12 +183,103 @@ function checkLength(fn: string, points: readonly G1Affine[], got: number, what:
   if (points.length !== got) throw new Error(`${fn}: expected ${points.length} ${what}, got ${got}`);
 }
 
+/** Field elements (in [0, r)) → 32-byte little-endian encodings, concatenated. */
+export function frBytesLe(fn: string, xs: readonly bigint[]): Buffer {
+  const out = Buffer.alloc(xs.length * 32);
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (typeof x !== 'bigint' || x < 0n || x >= R) throw new Error(`${fn}: scalar ${i} is not in [0, r)`);
+    if (x === 0n) continue;
+    out.write(x.toString(16).padStart(64, '0'), i * 32, 32, 'hex');
+    out.subarray(i * 32, i * 32 + 32).reverse();
+  }
+  return out;
+}
+
+/** 32-byte little-endian encodings → field elements. */
+export function frFromLe(b: Uint8Array, count: number, at = 0): bigint[] {
+  const out = new Array<bigint>(count);
+  for (let i = 0; i < count; i++) {
+    const le = Buffer.from(b.buffer, b.byteOffset + at + i * 32, 32);
+    out[i] = BigInt('0x' + Buffer.from(le).reverse().toString('hex'));
+  }
+  return out;
+}
+
+/** ℓ vectors of n bytes (0/1) → one ℓ·n buffer, checked. */
+function packBits(fn: string, bits: readonly Uint8Array[], n: number): Buffer {
+  const out = Buffer.alloc(bits.length * n);
+  bits.forEach((b, j) => {
+    if (b.length !== n) throw new Error(`${fn}: bit vector ${j} has ${b.length} entries, expected ${n}`);
+    out.set(b, j * n);
+  });
+  return out;
+}
+
+/** The prover's field kernels on the addon (smdp/kernels.ts); synchronous loops in Rust. */
+export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKernels {
+  return {
+    rangeSumcheck(input, challenge) {
+      const { n } = input;
+      const mu = input.r.length;
+      if (n !== 2 ** mu) throw new Error(`rangeSumcheck: n = ${n} does not match a point of ${mu} coordinates`);
+      const ell = input.bits.length;
+      const point: bigint[] = [];
+      const out = addon.rangeSumcheck(
+        packBits('rangeSumcheck', input.bits, n),
+        n,
+        ell,
+        frBytesLe('rangeSumcheck', input.r),
+        frBytesLe('rangeSumcheck', input.alphaPow),
+        frBytesLe('rangeSumcheck', input.weights),
+        frBytesLe('rangeSumcheck', [input.negB]),
+        frBytesLe('rangeSumcheck', [input.c]),
+        input.withSquareSum,
+        (g) => {
+          const rho = challenge(point.length, frFromLe(g, 4));
+          point.push(rho);
+          return frBytesLe('rangeSumcheck', [rho]);
+        },
+      );
+      if (point.length !== mu) throw new Error(`rangeSumcheck: the kernel drew ${point.length} challenges, expected ${mu}`);
+      const rounds: bigint[][] = [];
+      for (let i = 0; i < mu; i++) rounds.push(frFromLe(out, 4, i * 128));
+      return { rounds, point, bitEvals: frFromLe(out, ell, mu * 128) };
+    },
+    async openBits(basis, bits, eta, point, lead) {
+      const mu = point.length;
+      const n = 2 ** mu;
+      if (lead !== null && lead.length !== n) throw new Error(`openBits: the leading vector has ${lead.length} entries, expected ${n}`);
+      const [mags, signs, value] = addon.openBitsTables(
+        packBits('openBits', bits, n),
+        n,
+        bits.length,
+        frBytesLe('openBits', [eta]),
+        frBytesLe('openBits', point),
+        lead === null ? null : frBytesLe('openBits', lead),
+      );
+      const quotients: G1Point[] = [];
+      let at = 0;
+      for (let i = 0; i < mu; i++) {
+        const half = n >> (i + 1);
+        const points = basis(mu - i - 1);
+        if (points.length !== half) throw new Error(`openBits: basis of ${mu - i - 1} variables has ${points.length} points, expected ${half}`);
+        const loc = cache.locate('openBits', points);
+        quotients.push(pointFromBytes(await addon.msmFull(loc.basis, loc.offset, mags.subarray(at * 32, (at + half) * 32), signs.subarray(at, at + half))));
+        at += half;
+      }
+      return { value: frFromLe(value, 1)[0]!, quotients };
+    },
+  };
+}
+
 /** The prover's MSM backend on the addon. Calls run off the JS thread (blst's thread pool). */
 export function nativeMsmBackend(addon: NativeAddon): MsmBackend & { readonly cache: BasisCache } {
   const cache = new BasisCache(addon);
   return {
     name: 'native-blst',
     cache,
+    kernels: nativeKernels(addon, cache),
     async msmSmall(points, scalars) {
       checkLength('msmSmall', points, scalars.length, 'scalars');
       const at = cache.locate('msmSmall', points);

@@ -58,6 +58,7 @@
  *
  * Everything here is deterministic, synchronous and variable-time (all inputs are public).
  */
+import type { ProverKernels } from './kernels.ts';
 import { Fp, G1, R } from './field.ts';
 import type { G1Affine, G1Point } from './field.ts';
 
@@ -664,6 +665,8 @@ export function msmFull(points: readonly G1Affine[], scalars: readonly bigint[])
 /** Pluggable backend (later: a native addon, a worker-thread pool). Results must be identical. */
 export interface MsmBackend {
   readonly name: string;
+  /** Field-arithmetic kernels of the prover, when the backend has them (kernels.ts). */
+  readonly kernels?: ProverKernels;
   msmSmall(points: readonly G1Affine[], scalars: ArrayLike<number>): Promise<G1Point>;
   subsetSum(points: readonly G1Affine[], bits: ArrayLike<number>): Promise<G1Point>;
   msmFull(points: readonly G1Affine[], scalars: readonly bigint[]): Promise<G1Point>;

@@ -234,7 +234,7 @@ async function handProve(
     const rp = proveRange(t, LOWRANK_RESIDUAL_LABEL, await commitRange(ctx, E, BE), d.residual.kind === 'l2');
     rho = rp.point;
     residual = rp.proof;
-    bitTables = rp.bitTables;
+    bitTables = rp.bits.map((bv) => Array.from(bv, (x) => (x ? 1n : 0n)));
     eAtPoint = evaluateMle(E.map(fr), rho);
   } else {
     rho = t.challenges('lowrank.rho', mu);

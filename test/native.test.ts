@@ -15,7 +15,11 @@ import { curveOps, jsCurveOps, useCurveOps, type CurveOps } from '../smdp/curve-
 import { decodeG1, decodeG1Js, encodeG1 } from '../smdp/encoding.ts';
 import { SmdpError } from '../smdp/errors.ts';
 import { Fp, G1, G2, R, g1BatchAffine, type G1Affine, type G1Point } from '../smdp/field.ts';
-import { msmFull, msmSmall, subsetSum } from '../smdp/msm.ts';
+import { msmFull, msmSmall, subsetSum, type MsmBackend } from '../smdp/msm.ts';
+import { commitRange, openRangeBits, proveRange } from '../smdp/classes/range.ts';
+import { encodeNormProof, proveNormBound } from '../smdp/classes/norm.ts';
+import { commitSmall } from '../smdp/pst.ts';
+import { Transcript } from '../smdp/transcript.ts';
 import { devSrs, devTau } from '../smdp/srs-insecure-dev.ts';
 
 const loaded = loadAddon();
@@ -421,5 +425,96 @@ describe('curve-ops seam', () => {
       assert.equal(useCurveOps(previous), counting);
     }
     assert.equal(curveOps(), previous);
+  });
+});
+
+describe('native prover kernels vs JS (range sumcheck, batched bit opening)', { skip }, () => {
+  const withKernels = skip === false ? nativeMsmBackend(addon) : undefined!;
+  // The same MSMs without the kernels: proveRange / openRangeBits then take smdp's JS loops.
+  const withoutKernels: MsmBackend = skip === false ? { name: 'native-no-kernels', msmSmall: (p, s) => withKernels.msmSmall(p, s), subsetSum: (p, b) => withKernels.subsetSum(p, b), msmFull: (p, s) => withKernels.msmFull(p, s) } : undefined!;
+  const N = 8;
+  const srs = skip === false ? devSrs(N).srs : undefined!;
+
+  /** Deltas in [−B, B] with both extremes present. */
+  function deltasFor(n: number, B: bigint, seed: number): bigint[] {
+    const span = Number(2n * B + 1n);
+    const raw = randomInts(n, 40, seed).map((x) => BigInt(Math.abs(x) % span) - B);
+    if (n > 1) raw[0] = B;
+    if (n > 2) raw[n - 1] = -B;
+    return raw;
+  }
+
+  async function both(mu: number, B: bigint, withSq: boolean, seed: number): Promise<void> {
+    const n = 1 << mu;
+    const delta = deltasFor(n, B, seed);
+    const results = [];
+    for (const msm of [withKernels, withoutKernels]) {
+      const ctx = { srs, msm };
+      const wit = await commitRange(ctx, delta, B);
+      const t = new Transcript('fti/test/kernels');
+      const rp = proveRange(t, 'k', wit, withSq, msm.kernels);
+      const eta = t.challenge('k.eta');
+      const lead = randomField(n, seed + 7);
+      const plain = rp.bits.length === 0 ? null : await openRangeBits(ctx, rp.bits, eta, rp.point, null);
+      const led = await openRangeBits(ctx, rp.bits, eta, rp.point, lead);
+      results.push({ proof: rp.proof, point: rp.point, plain, led, after: t.challenge('k.after') });
+    }
+    const [k, js] = results;
+    const what = `μ=${mu} B=${B} sq=${withSq}`;
+    assert.deepEqual(k!.proof.sumcheck.rounds, js!.proof.sumcheck.rounds, `${what}: round polynomials`);
+    assert.deepEqual(k!.point, js!.point, `${what}: sumcheck point`);
+    assert.deepEqual(k!.proof.bitEvals, js!.proof.bitEvals, `${what}: bit evaluations`);
+    assert.equal(k!.after, js!.after, `${what}: the transcripts end in the same state`);
+    for (const key of ['plain', 'led'] as const) {
+      const a = k![key];
+      const b = js![key];
+      assert.equal(a === null, b === null);
+      if (a === null || b === null) continue;
+      assert.equal(a.value, b.value, `${what}: ${key} opening value`);
+      assert.equal(a.quotients.length, b.quotients.length);
+      a.quotients.forEach((q, i) => assertPointEq(q, b.quotients[i]!, `${what}: ${key} quotient ${i}`));
+    }
+  }
+
+  it('the range sumcheck and the bit openings match the JS loops byte for byte (norm, linf, edge sizes)', async () => {
+    await both(0, 3n, true, 1); // one entry: no rounds
+    await both(1, 1n, true, 2);
+    await both(3, 0n, false, 3); // B = 0: no bits
+    await both(4, 5n, false, 4); // linf: no square sum
+    await both(6, 1000n, true, 5);
+    await both(8, (1n << 40n) + 3n, true, 6); // wide weights, top weight not a power of two
+  });
+
+  it('whole norm-class proofs are identical with and without the kernels', async () => {
+    const mu = 6;
+    const delta = deltasFor(1 << mu, 100n, 9);
+    const cBase = await commitSmall({ srs, msm: withKernels }, randomInts(1 << mu, 20, 10));
+    const input = {
+      srsId: srs.id,
+      job: 'kernels',
+      tensor: 'layers.0.mlp.weight',
+      blockIndex: 0,
+      tensorShape: [8, 8],
+      tile: { rowOffset: 0, colOffset: 0, muRows: 3, muCols: 3 },
+      fractionalBits: 24,
+      drift: { class: 'norm' as const, maxSquaredNorm: 100n * 100n * 64n },
+      cBase,
+    };
+    const a = await proveNormBound({ srs, msm: withKernels }, input, delta);
+    const b = await proveNormBound({ srs, msm: withoutKernels }, input, delta);
+    assert.deepEqual(Buffer.from(encodeNormProof(a.proof)), Buffer.from(encodeNormProof(b.proof)));
+    assert.ok(a.statement.cFt.equals(b.statement.cFt));
+  });
+
+  it('the kernels reject malformed inputs with errors, not crashes', () => {
+    const kernels = withKernels.kernels!;
+    const input = { bits: [Uint8Array.of(0, 2)], n: 2, r: [5n], alphaPow: [1n], weights: [1n], negB: R - 1n, c: 3n, withSquareSum: true };
+    assert.throws(() => kernels.rangeSumcheck(input, () => 1n), /bit 1 of vector 0 is not 0 or 1/);
+    assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)], c: R }, () => 1n), /scalar 0 is not in \[0, r\)/);
+    assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)] }, () => R), /scalar 0 is not in \[0, r\)/);
+    assert.throws(() => addon.rangeSumcheck(Buffer.of(0, 1), 2, 1, Buffer.alloc(32, 0xff), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), true, () => Buffer.alloc(32)), /not below r/);
+    assert.throws(() => addon.openBitsTables(Buffer.of(0, 1, 1), 3, 1, Buffer.alloc(32), Buffer.alloc(32), null), /not a power of two/);
+    // A challenge callback that throws ends the sumcheck with that error.
+    assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)] }, () => { throw new Error('transcript closed'); }), /transcript closed/);
   });
 });

@@ -16,6 +16,8 @@
 //! cross the boundary once. Every entry point validates its inputs and returns an error rather
 //! than panicking; panics (none are expected) are caught and turned into errors as well.
 
+mod field;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 

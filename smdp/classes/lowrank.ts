@@ -55,11 +55,11 @@ import { ByteReader, ByteWriter } from '../bytes.ts';
 import { DriftPolicyViolation, badInput } from '../errors.ts';
 import { Fr, R, fr, type G1Point } from '../field.ts';
 import { eqTable, evaluateMle } from '../mle.ts';
-import { combineVectors, commitField, commitSmall, openAt, type ProverContext } from '../pst.ts';
+import { commitField, commitSmall, openAt, type ProverContext } from '../pst.ts';
 import { statementTranscript, type BlockStatement, type ResidualSpec } from '../statement.ts';
 import { blockRejected, type BlockCheck } from './common.ts';
 import { isqrt, readRangeProof, writeRangeProof, type BlockInput } from './norm.ts';
-import { commitRange, proveRange, squareSumFits, verifyRange, type RangeProof } from './range.ts';
+import { commitRange, openRangeBits, proveRange, squareSumFits, verifyRange, type RangeProof } from './range.ts';
 
 export const LOWRANK_PROTOCOL = 'fti/block/lowrank/v1';
 /** Label of the residual's range/norm part inside the lowrank transcript. */
@@ -244,13 +244,13 @@ export async function proveLowRank(
 
   let rho: bigint[];
   let residual: RangeProof | null = null;
-  let bitTables: bigint[][] = [];
+  let bits: readonly Uint8Array[] = [];
   if (res.kind !== 'none') {
     const wit = await commitRange(ctx, E, BE);
-    const rp = proveRange(t, LOWRANK_RESIDUAL_LABEL, wit, res.kind === 'l2');
+    const rp = proveRange(t, LOWRANK_RESIDUAL_LABEL, wit, res.kind === 'l2', ctx.msm.kernels);
     rho = rp.point;
     residual = rp.proof;
-    bitTables = rp.bitTables;
+    bits = rp.bits;
   } else {
     rho = t.challenges('lowrank.rho', mu);
   }
@@ -287,7 +287,7 @@ export async function proveLowRank(
   const rhoL = t.challenges('lowrank.rhoL', kappa);
   const eta = t.challenge('lowrank.eta');
 
-  const openDelta = await openAt(ctx, combineVectors([deltaF, ...bitTables], eta), rho);
+  const openDelta = await openRangeBits(ctx, bits, eta, rho, deltaF);
   const openA = await openAt(ctx, Af, [...rhoL, ...rhoX]);
   const openB = await openAt(ctx, Bf, [...rhoY, ...rhoL]);
   return {

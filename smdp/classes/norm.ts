@@ -14,11 +14,11 @@ import { openingAccumulator } from '../accumulator.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
 import { DriftPolicyViolation, badInput } from '../errors.ts';
 import { Fr, type G1Point } from '../field.ts';
-import { combineVectors, combinedCommitmentTerms, openAt, powerCombine, type ProverContext } from '../pst.ts';
+import { combinedCommitmentTerms, powerCombine, type ProverContext } from '../pst.ts';
 import { blockVars, statementTranscript, type BlockStatement } from '../statement.ts';
 import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
 import { blockRejected, type BlockCheck } from './common.ts';
-import { commitRange, proveRange, squareSumFits, verifyRange, type RangeProof } from './range.ts';
+import { commitRange, openRangeBits, proveRange, squareSumFits, verifyRange, type RangeProof } from './range.ts';
 
 export const NORM_PROTOCOL = 'fti/block/norm/v1';
 
@@ -84,11 +84,11 @@ export async function proveNormBound(ctx: ProverContext, input: BlockInput, delt
   const wit = await commitRange(ctx, delta, B);
   const statement: BlockStatement = { ...input, cFt: input.cBase.add(wit.deltaCommitment) };
   const t = statementTranscript(NORM_PROTOCOL, statement);
-  const rp = proveRange(t, 'norm', wit, d.class === 'norm');
+  const rp = proveRange(t, 'norm', wit, d.class === 'norm', ctx.msm.kernels);
   const eta = t.challenge('norm.eta');
   // B = 0 (e.g. `linf` with bound 0): no bits, Δ = 0 is fully proven by C_ft = C_base.
-  if (rp.bitTables.length === 0) return { statement, proof: { range: rp.proof, quotients: [] } };
-  const opening = await openAt(ctx, combineVectors(rp.bitTables, eta), rp.point);
+  if (rp.bits.length === 0) return { statement, proof: { range: rp.proof, quotients: [] } };
+  const opening = await openRangeBits(ctx, rp.bits, eta, rp.point, null);
   return { statement, proof: { range: rp.proof, quotients: opening.quotients } };
 }
 

@@ -20,7 +20,9 @@
 import type { PendingAccumulator } from '../accumulator.ts';
 import { Fr, G1, R, type G1Point } from '../field.ts';
 import { eqEval, eqTable } from '../mle.ts';
-import { commitBits, type ProverContext } from '../pst.ts';
+import type { ProverKernels } from '../kernels.ts';
+import { commitBits, combineVectors, openAt, type ProverContext, type PstOpening } from '../pst.ts';
+import { basisFor } from '../srs.ts';
 import { proveSumcheck, verifySumcheck, type SumcheckProof } from '../sumcheck.ts';
 import type { Transcript } from '../transcript.ts';
 
@@ -66,8 +68,8 @@ export interface RangeProof {
 export interface RangeProverOutput {
   readonly proof: RangeProof;
   readonly point: bigint[];
-  /** β_j as field vectors, for the batched opening at ρ. */
-  readonly bitTables: bigint[][];
+  /** β_j (0/1 bytes), for the batched opening at ρ (`openRangeBits`). */
+  readonly bits: readonly Uint8Array[];
 }
 
 /** The prover's committed range witness: bits of Δ + B and their commitments. */
@@ -105,8 +107,12 @@ export async function commitRange(ctx: ProverContext, deltas: readonly bigint[],
   return { B, n, bits, bitCommitments, squaredNorm: S, deltaCommitment: impliedCommitment(bitCommitments, weights, B) };
 }
 
-/** Absorb the bit commitments (and S), run the batched sumcheck, absorb β_j(ρ). */
-export function proveRange(t: Transcript, label: string, wit: RangeWitness, withSquareSum: boolean): RangeProverOutput {
+/**
+ * Absorb the bit commitments (and S), run the batched sumcheck, absorb β_j(ρ). With
+ * `kernels` (a backend's native loops) the sumcheck's arithmetic runs there; the transcript,
+ * and so every challenge and proof byte, is the same either way.
+ */
+export function proveRange(t: Transcript, label: string, wit: RangeWitness, withSquareSum: boolean, kernels?: ProverKernels): RangeProverOutput {
   const { B, bits, bitCommitments } = wit;
   const S = wit.squaredNorm;
   const weights = rangeWeights(B);
@@ -118,15 +124,44 @@ export function proveRange(t: Transcript, label: string, wit: RangeWitness, with
   const r = t.challenges(`${label}.r`, mu);
   const alpha = t.challenge(`${label}.alpha`);
   const c = withSquareSum ? t.challenge(`${label}.c`) : 0n;
-  const bitTables = bits.map((b) => Array.from(b, (x) => (x ? 1n : 0n)));
   const alphaPow = powers(alpha, ell);
   const wField = weights.map((w) => Fr.create(w));
   const negB = Fr.neg(Fr.create(B));
-  const combine = (v: readonly bigint[]): bigint => rangeCombine(v, alphaPow, wField, negB, c, withSquareSum);
-  const sc = proveSumcheck(t, `${label}.sumcheck`, [eqTable(r), ...bitTables], 3, combine);
-  const bitEvals = sc.finalValues.slice(1);
+  let sumcheck: SumcheckProof;
+  let point: bigint[];
+  let bitEvals: bigint[];
+  const scLabel = `${label}.sumcheck`;
+  if (kernels !== undefined) {
+    // The same rounds as proveSumcheck's: absorb g_i under the same label, draw ρ_i.
+    const out = kernels.rangeSumcheck({ bits, n, r, alphaPow, weights: wField, negB, c, withSquareSum }, (i, g) => {
+      t.absorbScalars(`${scLabel}.round[${i}]`, g);
+      return t.challenge(`${scLabel}.rho[${i}]`);
+    });
+    sumcheck = { rounds: out.rounds };
+    point = out.point;
+    bitEvals = out.bitEvals;
+  } else {
+    const bitTables = bits.map((b) => Array.from(b, (x) => (x ? 1n : 0n)));
+    const combine = (v: readonly bigint[]): bigint => rangeCombine(v, alphaPow, wField, negB, c, withSquareSum);
+    const sc = proveSumcheck(t, scLabel, [eqTable(r), ...bitTables], 3, combine);
+    sumcheck = sc.proof;
+    point = sc.point;
+    bitEvals = sc.finalValues.slice(1);
+  }
   t.absorbScalars(`${label}.bitEvals`, bitEvals);
-  return { proof: { bitCommitments, squaredNorm: withSquareSum ? S : null, sumcheck: sc.proof, bitEvals }, point: sc.point, bitTables };
+  return { proof: { bitCommitments, squaredNorm: withSquareSum ? S : null, sumcheck, bitEvals }, point, bits };
+}
+
+/**
+ * The batched PST opening at ρ of `[lead, β_0, …]` (or of the bits alone when `lead` is
+ * null) combined with powers of η — `openAt(combineVectors(…, η), ρ)`, on the backend's
+ * kernels when it has them.
+ */
+export async function openRangeBits(ctx: ProverContext, bits: readonly Uint8Array[], eta: bigint, point: readonly bigint[], lead: readonly bigint[] | null): Promise<PstOpening> {
+  const kernels = ctx.msm.kernels;
+  if (kernels !== undefined) return kernels.openBits((vars) => basisFor(ctx.srs, vars), bits, eta, point, lead);
+  const tables = bits.map((b) => Array.from(b, (x) => (x ? 1n : 0n)));
+  return openAt(ctx, combineVectors(lead === null ? tables : [lead, ...tables], eta), point);
 }
 
 function powers(x: bigint, n: number): bigint[] {

@@ -1,0 +1,431 @@
+//! Scalar-field (Fr) kernels of the SMDP prover: the range sub-protocol's sumcheck and the
+//! batched opening of its bit vectors (smdp/classes/range.ts, smdp/pst.ts). They compute
+//! exactly what the JavaScript code computes — same tables, same round polynomials, same
+//! quotient tables — so proofs are byte-identical on either backend; only the arithmetic moves
+//! from JS bigints to blst's Montgomery-form field operations.
+//!
+//! Scalars cross the boundary as 32-byte little-endian canonical encodings (< r). The
+//! Fiat–Shamir transcript stays in JavaScript: the sumcheck calls back into JS once per round
+//! with the round polynomial and receives the round challenge.
+//!
+//! Hand-written because no maintained crate offers these protocol-specific loops over blst's
+//! field (arkworks has its own field types and would duplicate the curve library).
+
+use blst::{
+    blst_fr, blst_fr_add, blst_fr_from_scalar, blst_fr_from_uint64, blst_fr_mul, blst_fr_sqr, blst_fr_sub,
+    blst_lendian_from_scalar, blst_scalar, blst_scalar_fr_check, blst_scalar_from_fr, blst_scalar_from_lendian,
+};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::{guarded, invalid};
+
+const FR_BYTES: usize = 32;
+/// r as little-endian bytes; (r − 1)/2 decides the sign of a full scalar for the MSM format.
+const HALF_R_LE: [u64; 4] = [0x7fffffff80000000, 0xa9ded2017fff2dff, 0x199cec0404d0ec02, 0x39f6d3a994cebea4];
+const R_LE: [u64; 4] = [0xffffffff00000001, 0x53bda402fffe5bfe, 0x3339d80809a1d805, 0x73eda753299d7d48];
+
+#[derive(Clone, Copy, Default)]
+struct Fr(blst_fr);
+
+impl Fr {
+    const ZERO: Fr = Fr(blst_fr { l: [0; 4] });
+
+    fn from_u64(x: u64) -> Fr {
+        let limbs = [x, 0, 0, 0];
+        let mut out = blst_fr::default();
+        unsafe { blst_fr_from_uint64(&mut out, limbs.as_ptr()) };
+        Fr(out)
+    }
+
+    fn one() -> Fr {
+        Fr::from_u64(1)
+    }
+
+    fn add(self, b: Fr) -> Fr {
+        let mut out = blst_fr::default();
+        unsafe { blst_fr_add(&mut out, &self.0, &b.0) };
+        Fr(out)
+    }
+
+    fn sub(self, b: Fr) -> Fr {
+        let mut out = blst_fr::default();
+        unsafe { blst_fr_sub(&mut out, &self.0, &b.0) };
+        Fr(out)
+    }
+
+    fn mul(self, b: Fr) -> Fr {
+        let mut out = blst_fr::default();
+        unsafe { blst_fr_mul(&mut out, &self.0, &b.0) };
+        Fr(out)
+    }
+
+    fn sqr(self) -> Fr {
+        let mut out = blst_fr::default();
+        unsafe { blst_fr_sqr(&mut out, &self.0) };
+        Fr(out)
+    }
+
+    fn is_zero(&self) -> bool {
+        self.0.l == [0; 4]
+    }
+
+    /// Canonical little-endian bytes (< r), or None.
+    fn from_le(b: &[u8]) -> Option<Fr> {
+        let mut s = blst_scalar::default();
+        let mut out = blst_fr::default();
+        unsafe {
+            blst_scalar_from_lendian(&mut s, b.as_ptr());
+            // accepts 0 and anything below r
+            if !blst_scalar_fr_check(&s) {
+                return None;
+            }
+            blst_fr_from_scalar(&mut out, &s);
+        }
+        Some(Fr(out))
+    }
+
+    fn to_limbs(self) -> [u64; 4] {
+        let mut s = blst_scalar::default();
+        let mut le = [0u8; FR_BYTES];
+        unsafe {
+            blst_scalar_from_fr(&mut s, &self.0);
+            blst_lendian_from_scalar(le.as_mut_ptr(), &s);
+        }
+        let mut limbs = [0u64; 4];
+        for (k, chunk) in le.chunks_exact(8).enumerate() {
+            limbs[k] = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
+        }
+        limbs
+    }
+
+    fn write_le(self, out: &mut [u8]) {
+        for (k, limb) in self.to_limbs().iter().enumerate() {
+            out[8 * k..8 * k + 8].copy_from_slice(&limb.to_le_bytes());
+        }
+    }
+}
+
+/// a > b for little-endian limbs.
+fn limbs_gt(a: &[u64; 4], b: &[u64; 4]) -> bool {
+    for k in (0..4).rev() {
+        if a[k] != b[k] {
+            return a[k] > b[k];
+        }
+    }
+    false
+}
+
+/// a − b for little-endian limbs (a ≥ b).
+fn limbs_sub(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut borrow = 0u64;
+    for k in 0..4 {
+        let (d1, b1) = a[k].overflowing_sub(b[k]);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        out[k] = d2;
+        borrow = (b1 || b2) as u64;
+    }
+    out
+}
+
+/// The MSM scalar format of native/backend.ts `fullScalarBytes`: magnitude (LE) and sign,
+/// where s > (r − 1)/2 is written as −(r − s).
+fn write_signed(x: Fr, mag: &mut [u8], sign: &mut u8) {
+    let limbs = x.to_limbs();
+    let (m, neg) = if limbs_gt(&limbs, &HALF_R_LE) { (limbs_sub(&R_LE, &limbs), true) } else { (limbs, false) };
+    for (k, limb) in m.iter().enumerate() {
+        mag[8 * k..8 * k + 8].copy_from_slice(&limb.to_le_bytes());
+    }
+    *sign = neg as u8;
+}
+
+fn read_frs(what: &str, b: &[u8], count: usize) -> Result<Vec<Fr>> {
+    if b.len() != count * FR_BYTES {
+        return Err(invalid(format!("{what}: expected {count} scalars ({} bytes), got {} bytes", count * FR_BYTES, b.len())));
+    }
+    b.chunks_exact(FR_BYTES)
+        .enumerate()
+        .map(|(i, c)| Fr::from_le(c).ok_or_else(|| invalid(format!("{what}: scalar {i} is not below r"))))
+        .collect()
+}
+
+fn read_fr(what: &str, b: &[u8]) -> Result<Fr> {
+    Ok(read_frs(what, b, 1)?[0])
+}
+
+/// eq(b, r) for all b ∈ {0,1}^μ, LSB-first (smdp/mle.ts `eqTable`).
+fn eq_table(r: &[Fr]) -> Vec<Fr> {
+    let mut t = vec![Fr::one()];
+    for &x in r {
+        let half = t.len();
+        let mut next = vec![Fr::ZERO; 2 * half];
+        for i in 0..half {
+            let hi = t[i].mul(x);
+            next[i] = t[i].sub(hi);
+            next[i + half] = hi;
+        }
+        t = next;
+    }
+    t
+}
+
+/// out[j] = f[2j] + x·(f[2j+1] − f[2j]) (smdp/mle.ts `foldLowest`).
+fn fold(f: &[Fr], x: Fr) -> Vec<Fr> {
+    (0..f.len() / 2)
+        .map(|j| {
+            let (f0, f1) = (f[2 * j], f[2 * j + 1]);
+            if f0.0.l == f1.0.l {
+                f0
+            } else {
+                f0.add(x.mul(f1.sub(f0)))
+            }
+        })
+        .collect()
+}
+
+/// Validated bit matrix: `ell` rows of `n` bytes, each 0 or 1.
+fn read_bits(bits: &[u8], n: usize, ell: usize) -> Result<()> {
+    if n == 0 || n & (n - 1) != 0 {
+        return Err(invalid(format!("rangeSumcheck: n = {n} is not a power of two")));
+    }
+    if bits.len() != n * ell {
+        return Err(invalid(format!("rangeSumcheck: expected {ell} × {n} bit bytes, got {}", bits.len())));
+    }
+    if let Some(i) = bits.iter().position(|&b| b > 1) {
+        return Err(invalid(format!("rangeSumcheck: bit {} of vector {} is not 0 or 1", i % n, i / n)));
+    }
+    Ok(())
+}
+
+/// The range sub-protocol's sumcheck (smdp/classes/range.ts `proveRange`): tables
+/// [eq(r, ·), β_0 … β_{ℓ−1}], degree 3, combine
+///   v ↦ eq·Σ_j α^j β_j(β_j − 1) + c·(Σ_j w_j β_j − B)²      (the square term only if `with_sq`).
+/// Rounds bind the lowest variable first; `challenge(g)` receives g(0..3) (4 × 32 bytes LE),
+/// absorbs them into the transcript and returns ρ_i (32 bytes LE).
+/// Returns the μ round polynomials (μ × 4 × 32 bytes) followed by β_j(ρ) (ℓ × 32 bytes).
+#[napi(js_name = "rangeSumcheck")]
+#[allow(clippy::too_many_arguments)]
+pub fn range_sumcheck(
+    bits: Uint8Array,
+    n: u32,
+    ell: u32,
+    r: Uint8Array,
+    alpha_pows: Uint8Array,
+    weights: Uint8Array,
+    neg_b: Uint8Array,
+    c: Uint8Array,
+    with_sq: bool,
+    challenge: Function<Buffer, Buffer>,
+) -> Result<Buffer> {
+    let (n, ell) = (n as usize, ell as usize);
+    read_bits(&bits, n, ell)?;
+    let mu = n.trailing_zeros() as usize;
+    let r = read_frs("rangeSumcheck r", &r, mu)?;
+    let alpha = read_frs("rangeSumcheck alpha powers", &alpha_pows, ell)?;
+    let w = read_frs("rangeSumcheck weights", &weights, ell)?;
+    let neg_b = read_fr("rangeSumcheck −B", &neg_b)?;
+    let c = read_fr("rangeSumcheck c", &c)?;
+    let bits = bits.to_vec();
+    let mut out = vec![0u8; (mu * 4 + ell) * FR_BYTES];
+    let mut draw = |round: usize, g: &[Fr; 4]| -> Result<Fr> {
+        let mut buf = vec![0u8; 4 * FR_BYTES];
+        for (x, v) in g.iter().enumerate() {
+            v.write_le(&mut buf[x * FR_BYTES..(x + 1) * FR_BYTES]);
+        }
+        out[round * 4 * FR_BYTES..(round + 1) * 4 * FR_BYTES].copy_from_slice(&buf);
+        let rho: Buffer = challenge.call(buf.into())?;
+        read_fr("rangeSumcheck challenge", &rho)
+    };
+    let evals = guarded("rangeSumcheck", || range_sumcheck_rounds(&bits, n, ell, &r, &alpha, &w, neg_b, c, with_sq, &mut draw))?;
+    for (j, e) in evals.iter().enumerate() {
+        e.write_le(&mut out[(mu * 4 + j) * FR_BYTES..(mu * 4 + j + 1) * FR_BYTES]);
+    }
+    Ok(out.into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn range_sumcheck_rounds(
+    bits: &[u8],
+    n: usize,
+    ell: usize,
+    r: &[Fr],
+    alpha: &[Fr],
+    w: &[Fr],
+    neg_b: Fr,
+    c: Fr,
+    with_sq: bool,
+    draw: &mut dyn FnMut(usize, &[Fr; 4]) -> Result<Fr>,
+) -> Result<Vec<Fr>> {
+    let mu = r.len();
+    let mut eq = eq_table(r);
+    // Δ(b) = Σ_j w_j β_j(b) − B is multilinear too; it is folded alongside (same values as
+    // evaluating the combine on the folded bits, by linearity).
+    let mut delta: Vec<Fr> = if with_sq {
+        (0..n)
+            .map(|i| {
+                let mut d = neg_b;
+                for j in 0..ell {
+                    if bits[j * n + i] == 1 {
+                        d = d.add(w[j]);
+                    }
+                }
+                d
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (two, three, six) = (Fr::from_u64(2), Fr::from_u64(3), Fr::from_u64(6));
+    let mut tables: Vec<Vec<Fr>> = Vec::new();
+    for round in 0..mu {
+        let half = eq.len() / 2;
+        let mut g = [Fr::ZERO; 4];
+        // Σ c·Δ_x² over pairs, and the boolean term Σ eq_x·Σ_j α^j β_{j,x}(β_{j,x} − 1).
+        let mut sq = [Fr::ZERO; 4];
+        let mut boolean = [Fr::ZERO; 4];
+        for p in 0..half {
+            let (e0, e1) = (eq[2 * p], eq[2 * p + 1]);
+            let de = e1.sub(e0);
+            let e2 = e1.add(de);
+            let e3 = e2.add(de);
+            if with_sq {
+                let (d0, d1) = (delta[2 * p], delta[2 * p + 1]);
+                let dd = d1.sub(d0);
+                let d2 = d1.add(dd);
+                let d3 = d2.add(dd);
+                sq[0] = sq[0].add(d0.sqr());
+                sq[1] = sq[1].add(d1.sqr());
+                sq[2] = sq[2].add(d2.sqr());
+                sq[3] = sq[3].add(d3.sqr());
+            }
+            if round == 0 {
+                // Bits are 0/1: β(β − 1) vanishes at t = 0, 1; where β_0 ≠ β_1 it is 2 at t = 2
+                // and 6 at t = 3 (β_t = 2 or −1, then 3 or −2), else 0.
+                let mut a = Fr::ZERO;
+                for j in 0..ell {
+                    if bits[j * n + 2 * p] != bits[j * n + 2 * p + 1] {
+                        a = a.add(alpha[j]);
+                    }
+                }
+                if !a.is_zero() {
+                    boolean[2] = boolean[2].add(e2.mul(a));
+                    boolean[3] = boolean[3].add(e3.mul(a));
+                }
+            } else {
+                // β_t(β_t − 1) = P0 + t·P1 + t²·P2 with P0 = β_0(β_0 − 1), P1 = δ(2β_0 − 1), P2 = δ².
+                let (mut s0, mut s1, mut s2) = (Fr::ZERO, Fr::ZERO, Fr::ZERO);
+                for (j, t) in tables.iter().enumerate() {
+                    let (b0, b1) = (t[2 * p], t[2 * p + 1]);
+                    let db = b1.sub(b0);
+                    let p0 = b0.mul(b0.sub(Fr::one()));
+                    let p1 = db.mul(b0.add(b0).sub(Fr::one()));
+                    let p2 = db.sqr();
+                    s0 = s0.add(alpha[j].mul(p0));
+                    s1 = s1.add(alpha[j].mul(p1));
+                    s2 = s2.add(alpha[j].mul(p2));
+                }
+                // value at t: s0 + t·s1 + t²·s2
+                let v1 = s0.add(s1).add(s2);
+                let v2 = s0.add(two.mul(s1)).add(Fr::from_u64(4).mul(s2));
+                let v3 = s0.add(three.mul(s1)).add(Fr::from_u64(9).mul(s2));
+                boolean[0] = boolean[0].add(e0.mul(s0));
+                boolean[1] = boolean[1].add(e1.mul(v1));
+                boolean[2] = boolean[2].add(e2.mul(v2));
+                boolean[3] = boolean[3].add(e3.mul(v3));
+            }
+        }
+        if round == 0 {
+            boolean[2] = two.mul(boolean[2]);
+            boolean[3] = six.mul(boolean[3]);
+        }
+        for x in 0..4 {
+            g[x] = if with_sq { boolean[x].add(c.mul(sq[x])) } else { boolean[x] };
+        }
+        let rho = draw(round, &g)?;
+        eq = fold(&eq, rho);
+        if with_sq {
+            delta = fold(&delta, rho);
+        }
+        if round == 0 {
+            // First fold of 0/1 bits: β_0 + ρ(β_1 − β_0) ∈ {0, 1, ρ, 1 − ρ}, no multiplication.
+            let one_minus = Fr::one().sub(rho);
+            tables = (0..ell)
+                .map(|j| {
+                    let row = &bits[j * n..(j + 1) * n];
+                    (0..n / 2)
+                        .map(|p| match (row[2 * p], row[2 * p + 1]) {
+                            (0, 0) => Fr::ZERO,
+                            (1, 1) => Fr::one(),
+                            (0, _) => rho,
+                            _ => one_minus,
+                        })
+                        .collect()
+                })
+                .collect();
+        } else {
+            tables = tables.iter().map(|t| fold(t, rho)).collect();
+        }
+    }
+    if mu == 0 {
+        // No rounds: the final values are the bits themselves.
+        return Ok((0..ell).map(|j| if bits[j * n] == 1 { Fr::one() } else { Fr::ZERO }).collect());
+    }
+    Ok(tables.iter().map(|t| t[0]).collect())
+}
+
+/// The batched opening's tables (smdp/pst.ts `openAt` of `combineVectors([lead?, β_0, …], η)`):
+/// for the combined vector f = Σ_j η^j β_j — or, with a leading vector v (n × 32 bytes LE),
+/// f = v + Σ_j η^{j+1} β_j — and the point ρ (μ coordinates), the quotient tables
+/// q_i = f_odd − f_even of each round, folded with ρ_i, in the MSM scalar format of
+/// native/backend.ts (`fullScalarBytes`): magnitudes (32 bytes LE each) and signs, rounds
+/// concatenated (n/2 + n/4 + … + 1 = n − 1 scalars), then the value f(ρ) (32 bytes LE).
+#[napi(js_name = "openBitsTables")]
+pub fn open_bits_tables(bits: Uint8Array, n: u32, ell: u32, eta: Uint8Array, point: Uint8Array, lead: Option<Uint8Array>) -> Result<Vec<Buffer>> {
+    guarded("openBitsTables", || {
+        let (n, ell) = (n as usize, ell as usize);
+        read_bits(&bits, n, ell)?;
+        let mu = n.trailing_zeros() as usize;
+        let eta = read_fr("openBitsTables η", &eta)?;
+        let point = read_frs("openBitsTables point", &point, mu)?;
+        let lead = match &lead {
+            Some(b) => Some(read_frs("openBitsTables lead", b, n)?),
+            None => None,
+        };
+        let mut pows = Vec::with_capacity(ell);
+        let mut p = if lead.is_some() { eta } else { Fr::one() };
+        for _ in 0..ell {
+            pows.push(p);
+            p = p.mul(eta);
+        }
+        let mut table: Vec<Fr> = (0..n)
+            .map(|i| {
+                let mut acc = lead.as_ref().map_or(Fr::ZERO, |v| v[i]);
+                for j in 0..ell {
+                    if bits[j * n + i] == 1 {
+                        acc = acc.add(pows[j]);
+                    }
+                }
+                acc
+            })
+            .collect();
+        let total = n - 1;
+        let mut mags = vec![0u8; total * FR_BYTES];
+        let mut signs = vec![0u8; total];
+        let mut at = 0;
+        for &x in &point {
+            let half = table.len() / 2;
+            for j in 0..half {
+                let q = table[2 * j + 1].sub(table[2 * j]);
+                if !q.is_zero() {
+                    write_signed(q, &mut mags[(at + j) * FR_BYTES..(at + j + 1) * FR_BYTES], &mut signs[at + j]);
+                }
+            }
+            at += half;
+            table = fold(&table, x);
+        }
+        let mut value = vec![0u8; FR_BYTES];
+        table[0].write_le(&mut value);
+        Ok(vec![mags.into(), Buffer::from(signs), value.into()])
+    })
+}
