@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { pairingCheck } from '../smdp/accumulator.ts';
 import { decodeNormProof, encodeNormProof, proveNormBound, verifyNormBound, type BlockInput, type NormProof } from '../smdp/classes/norm.ts';
-import { impliedCommitment, rangeWeights, decomposeInRange } from '../smdp/classes/range.ts';
+import { commitRange, impliedCommitment, rangeWeights, decomposeInRange } from '../smdp/classes/range.ts';
 import type { BlockCheck } from '../smdp/classes/common.ts';
 import { DriftPolicyViolation, SmdpError } from '../smdp/errors.ts';
 import { Fr, G1 } from '../smdp/field.ts';
@@ -131,6 +131,19 @@ describe('norm and linf blocks', () => {
         const bits = decomposeInRange(x, w);
         assert.equal(bits.reduce((a, b, j) => a + BigInt(b) * w[j]!, 0n), x);
       }
+    }
+  });
+
+  it("commitRange's bit vectors are decomposeInRange's, on both sides of the 32-bit fast path", async () => {
+    for (const B of [1n, 6n, 1000n, (1n << 30n) - 1n, 1n << 30n, (1n << 31n) + 5n, (1n << 40n) + 3n]) {
+      const n = 16;
+      const deltas = Array.from({ length: n }, (_, i) => (i === 0 ? B : i === 1 ? -B : ((BigInt(i) * 0x9e3779b97f4a7c15n) % (2n * B + 1n)) - B));
+      const wit = await commitRange(ctx, deltas, B);
+      const w = rangeWeights(B);
+      deltas.forEach((d, i) => {
+        const expected = decomposeInRange(d + B, w);
+        assert.deepEqual(wit.bits.map((b) => b[i]), expected, `B = ${B}, Δ = ${d}`);
+      });
     }
   });
 

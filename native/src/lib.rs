@@ -19,12 +19,12 @@
 mod field;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use blst::{
     blst_fp12, blst_fp12_is_one, blst_fp_cneg, blst_p1, blst_p1_affine, blst_p1_affine_in_g1,
     blst_p1_deserialize, blst_p1_from_affine, blst_p1_serialize, blst_p1_uncompress,
-    blst_p1_add_or_double, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
+    blst_p1_add_or_double, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
     blst_p2_affine, blst_p2_affine_in_g2, blst_p2_uncompress, limb_t, MultiPoint, BLST_ERROR,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -347,6 +347,9 @@ fn range(basis: &G1Basis, offset: u32, len: u32) -> Result<(usize, usize)> {
 #[napi]
 pub struct G1Basis {
     points: Arc<Vec<blst_p1_affine>>,
+    /// Σ of all points, computed on first use: a dense subset sum over the whole basis is
+    /// the total minus the points not selected.
+    total: Arc<OnceLock<blst_p1>>,
 }
 
 #[napi]
@@ -355,7 +358,7 @@ impl G1Basis {
     /// have canonical coordinates and lie on the curve.
     #[napi(constructor)]
     pub fn new(bytes: Uint8Array) -> Result<Self> {
-        guarded("G1Basis", || Ok(G1Basis { points: Arc::new(parse_affines(&bytes)?) }))
+        guarded("G1Basis", || Ok(G1Basis { points: Arc::new(parse_affines(&bytes)?), total: Arc::new(OnceLock::new()) }))
     }
 
     #[napi(getter)]
@@ -367,7 +370,7 @@ impl G1Basis {
 /// The job of one asynchronous MSM, run on a libuv worker (blst's pool does the work).
 enum MsmJob {
     Signed { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, scalars: Scalars },
-    Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8> },
+    Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, total: Option<Arc<OnceLock<blst_p1>>> },
 }
 
 pub struct MsmTask(Option<MsmJob>);
@@ -375,17 +378,37 @@ pub struct MsmTask(Option<MsmJob>);
 fn run_job(job: MsmJob) -> Result<Vec<u8>> {
     let p = match job {
         MsmJob::Signed { points, start, end, scalars } => msm_signed(&points[start..end], &scalars),
-        MsmJob::Subset { points, start, end, bits } => subset_sum(&points[start..end], &bits),
+        MsmJob::Subset { points, start, end, bits, total } => subset_sum(&points[start..end], &bits, total.as_deref()),
     };
     Ok(serialize_p1(&p).to_vec())
 }
 
-fn subset_sum(points: &[blst_p1_affine], bits: &[u8]) -> blst_p1 {
-    let selected: Vec<blst_p1_affine> = points.iter().zip(bits).filter(|(_, &b)| b == 1).map(|(p, _)| *p).collect();
+fn sum_where(points: &[blst_p1_affine], bits: &[u8], want: u8) -> blst_p1 {
+    let selected: Vec<blst_p1_affine> = points.iter().zip(bits).filter(|(_, &b)| b == want).map(|(p, _)| *p).collect();
     if selected.is_empty() {
         blst_p1::default()
     } else {
         selected.as_slice().add()
+    }
+}
+
+/// Σ_{bits_i = 1} P_i. When `total` (the sum of all of `points`, cached on the basis) is
+/// given and most bits are set, computes total − Σ_{bits_i = 0} P_i instead: range proofs'
+/// high bit vectors are nearly constant, so this makes their cost that of the unset bits. Same group element.
+fn subset_sum(points: &[blst_p1_affine], bits: &[u8], total: Option<&OnceLock<blst_p1>>) -> blst_p1 {
+    let ones = bits.iter().filter(|&&b| b == 1).count();
+    match total {
+        Some(cache) if 2 * ones > bits.len() => {
+            let all = cache.get_or_init(|| points.add());
+            let mut rest = sum_where(points, bits, 0);
+            let mut out = blst_p1::default();
+            unsafe {
+                blst_p1_cneg(&mut rest, true);
+                blst_p1_add_or_double(&mut out, all, &rest);
+            }
+            out
+        }
+        _ => sum_where(points, bits, 1),
     }
 }
 
@@ -422,7 +445,8 @@ pub fn subset_sum_js(basis: &G1Basis, offset: u32, bits: Uint8Array) -> Result<A
         if let Some(i) = bits.iter().position(|&b| b > 1) {
             return Err(invalid(format!("bit {i} is not 0 or 1: {}", bits[i])));
         }
-        Ok(AsyncTask::new(MsmTask(Some(MsmJob::Subset { points: basis.points.clone(), start, end, bits: bits.to_vec() }))))
+        let total = (start == 0 && end == basis.points.len()).then(|| basis.total.clone());
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::Subset { points: basis.points.clone(), start, end, bits: bits.to_vec(), total }))))
     })
 }
 

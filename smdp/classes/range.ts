@@ -95,12 +95,26 @@ export async function commitRange(ctx: ProverContext, deltas: readonly bigint[],
   const ell = weights.length;
   const bits: Uint8Array[] = Array.from({ length: ell }, () => new Uint8Array(n));
   let S = 0n;
+  // 2B < 2^31: the decomposition in 32-bit integer arithmetic (decomposeInRange's result).
+  const small = ell > 0 && 2n * B < 1n << 31n;
+  const topAt = ell > 0 ? 2 ** (ell - 1) : 0;
+  const top = ell > 0 ? Number(weights[ell - 1]!) : 0;
+  const nB = Number(B);
   for (let i = 0; i < n; i++) {
     const d = deltas[i]!;
     if (d > B || d < -B) throw new Error(`commitRange: |Δ[${i}]| = ${d < 0n ? -d : d} exceeds B = ${B} (caller must refuse first)`);
     S += d * d;
-    const bs = decomposeInRange(d + B, weights);
-    for (let j = 0; j < ell; j++) bits[j]![i] = bs[j]!;
+    if (small) {
+      let rest = Number(d) + nB;
+      if (rest >= topAt) {
+        bits[ell - 1]![i] = 1;
+        rest -= top;
+      }
+      for (let j = 0; j < ell - 1; j++) bits[j]![i] = (rest >>> j) & 1;
+    } else {
+      const bs = decomposeInRange(d + B, weights);
+      for (let j = 0; j < ell; j++) bits[j]![i] = bs[j]!;
+    }
   }
   const bitCommitments: G1Point[] = [];
   for (const b of bits) bitCommitments.push(await commitBits(ctx, b));
