@@ -19,7 +19,7 @@
  * smdp/encoding.ts, so both backends reject the same inputs the same way; the addon checks
  * again and reports anything else as an error (it never aborts the process).
  */
-import { G1, R, type G1Affine, type G1Point } from '../smdp/field.ts';
+import { Fr, G1, R, type G1Affine, type G1Point } from '../smdp/field.ts';
 import { G1_NOT_IN_SUBGROUP, G1_NOT_ON_CURVE, encodeG2, readCompressedG1 } from '../smdp/encoding.ts';
 import { badInput } from '../smdp/errors.ts';
 import type { CurveOps } from '../smdp/curve-ops.ts';
@@ -51,7 +51,8 @@ export interface NativeAddon {
     withSq: boolean,
     challenge: (g: Buffer) => Buffer,
   ): Buffer;
-  openBitsTables(bits: Uint8Array, n: number, ell: number, eta: Uint8Array, point: Uint8Array, lead: Uint8Array | null): [Buffer, Buffer, Buffer];
+  openBitsTables(bits: Uint8Array, n: number, ell: number, eta: Uint8Array, point: Uint8Array, lead: Uint8Array | null, firstRoundLeadOnly: boolean): [Buffer, Buffer, Buffer];
+  bitPairDiffSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number): Promise<Buffer>;
 }
 
 export interface NativeG1Basis {
@@ -250,13 +251,19 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
       const mu = point.length;
       const n = 2 ** mu;
       if (lead !== null && lead.length !== n) throw new Error(`openBits: the leading vector has ${lead.length} entries, expected ${n}`);
+      const packed = packBits('openBits', bits, n);
+      // Round 1's quotient splits: the bits' part Σ_j η^j·(β_j,odd − β_j,even) is committed
+      // as ℓ signed subset sums (differences are −1, 0, 1) combined with the powers of η —
+      // far cheaper than a 255-bit MSM — and the table holds only the leading vector's part.
+      const splitFirst = mu > 0 && bits.length > 0;
       const [mags, signs, value] = addon.openBitsTables(
-        packBits('openBits', bits, n),
+        packed,
         n,
         bits.length,
         frBytesLe('openBits', [eta]),
         frBytesLe('openBits', point),
         lead === null ? null : frBytesLe('openBits', lead),
+        splitFirst,
       );
       const quotients: G1Point[] = [];
       let at = 0;
@@ -265,7 +272,26 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
         const points = basis(mu - i - 1);
         if (points.length !== half) throw new Error(`openBits: basis of ${mu - i - 1} variables has ${points.length} points, expected ${half}`);
         const loc = cache.locate('openBits', points);
-        quotients.push(pointFromBytes(await addon.msmFull(loc.basis, loc.offset, mags.subarray(at * 32, (at + half) * 32), signs.subarray(at, at + half))));
+        let q = i === 0 && splitFirst && lead === null ? G1.ZERO : pointFromBytes(await addon.msmFull(loc.basis, loc.offset, mags.subarray(at * 32, (at + half) * 32), signs.subarray(at, at + half)));
+        if (i === 0 && splitFirst) {
+          const sums = await addon.bitPairDiffSums(loc.basis, loc.offset, packed, n);
+          const terms: G1Point[] = [];
+          const scalars: bigint[] = [];
+          let pow = lead === null ? 1n : eta;
+          for (let j = 0; j < bits.length; j++) {
+            const s = pointFromBytes(sums, j * AFFINE_BYTES);
+            if (!s.is0()) {
+              terms.push(s);
+              scalars.push(pow);
+            }
+            pow = Fr.mul(pow, eta);
+          }
+          if (terms.length > 0) {
+            const { mags: m, signs: sg } = fullScalarBytes('openBits', scalars);
+            q = q.add(pointFromBytes(addon.msmFullPoints(affineBytes('openBits', toAffineAll(terms)), m, sg)));
+          }
+        }
+        quotients.push(q);
         at += half;
       }
       return { value: frFromLe(value, 1)[0]!, quotients };

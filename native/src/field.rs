@@ -380,8 +380,17 @@ fn range_sumcheck_rounds(
 /// q_i = f_odd − f_even of each round, folded with ρ_i, in the MSM scalar format of
 /// native/backend.ts (`fullScalarBytes`): magnitudes (32 bytes LE each) and signs, rounds
 /// concatenated (n/2 + n/4 + … + 1 = n − 1 scalars), then the value f(ρ) (32 bytes LE).
+/// With `first_round_lead_only`, round 1's table holds only v's differences (zeros without v).
 #[napi(js_name = "openBitsTables")]
-pub fn open_bits_tables(bits: Uint8Array, n: u32, ell: u32, eta: Uint8Array, point: Uint8Array, lead: Option<Uint8Array>) -> Result<Vec<Buffer>> {
+pub fn open_bits_tables(
+    bits: Uint8Array,
+    n: u32,
+    ell: u32,
+    eta: Uint8Array,
+    point: Uint8Array,
+    lead: Option<Uint8Array>,
+    first_round_lead_only: bool,
+) -> Result<Vec<Buffer>> {
     guarded("openBitsTables", || {
         let (n, ell) = (n as usize, ell as usize);
         read_bits(&bits, n, ell)?;
@@ -413,10 +422,16 @@ pub fn open_bits_tables(bits: Uint8Array, n: u32, ell: u32, eta: Uint8Array, poi
         let mut mags = vec![0u8; total * FR_BYTES];
         let mut signs = vec![0u8; total];
         let mut at = 0;
-        for &x in &point {
+        for (round, &x) in point.iter().enumerate() {
             let half = table.len() / 2;
             for j in 0..half {
-                let q = table[2 * j + 1].sub(table[2 * j]);
+                // With `first_round_lead_only` the caller commits the bits' part of the first
+                // quotient as signed subset sums (`bitPairDiffSums`); only v's part is here.
+                let q = match (&lead, round == 0 && first_round_lead_only) {
+                    (Some(v), true) => v[2 * j + 1].sub(v[2 * j]),
+                    (None, true) => Fr::ZERO,
+                    _ => table[2 * j + 1].sub(table[2 * j]),
+                };
                 if !q.is_zero() {
                     write_signed(q, &mut mags[(at + j) * FR_BYTES..(at + j + 1) * FR_BYTES], &mut signs[at + j]);
                 }

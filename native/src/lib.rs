@@ -371,16 +371,47 @@ impl G1Basis {
 enum MsmJob {
     Signed { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, scalars: Scalars },
     Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, total: Option<Arc<OnceLock<blst_p1>>> },
+    /// ℓ results: Σ_i (β_j[2i+1] − β_j[2i])·P_i for each bit vector β_j of `n` entries.
+    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize },
 }
 
 pub struct MsmTask(Option<MsmJob>);
 
 fn run_job(job: MsmJob) -> Result<Vec<u8>> {
+    if let MsmJob::PairDiffs { points, start, end, bits, n } = job {
+        let pts = &points[start..end];
+        let mut out = Vec::with_capacity(bits.len() / n.max(1) * G1_AFFINE_BYTES);
+        for row in bits.chunks_exact(n) {
+            out.extend_from_slice(&serialize_p1(&pair_diff_sum(pts, row)));
+        }
+        return Ok(out);
+    }
     let p = match job {
+        MsmJob::PairDiffs { .. } => unreachable!("handled above"),
         MsmJob::Signed { points, start, end, scalars } => msm_signed(&points[start..end], &scalars),
         MsmJob::Subset { points, start, end, bits, total } => subset_sum(&points[start..end], &bits, total.as_deref()),
     };
     Ok(serialize_p1(&p).to_vec())
+}
+
+/// Σ_i (b[2i+1] − b[2i])·P_i for a 0/1 vector b of 2·|P| entries: two subset sums, since the
+/// differences are −1, 0 or 1 (the first quotient of an opening of bit vectors, pst.ts).
+fn pair_diff_sum(points: &[blst_p1_affine], b: &[u8]) -> blst_p1 {
+    let mut plus = Vec::new();
+    let mut minus = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        match (b[2 * i], b[2 * i + 1]) {
+            (0, 1) => plus.push(*p),
+            (1, 0) => minus.push(negate(p)),
+            _ => {}
+        }
+    }
+    plus.extend_from_slice(&minus);
+    if plus.is_empty() {
+        blst_p1::default()
+    } else {
+        plus.as_slice().add()
+    }
 }
 
 fn sum_where(points: &[blst_p1_affine], bits: &[u8], want: u8) -> blst_p1 {
@@ -447,6 +478,25 @@ pub fn subset_sum_js(basis: &G1Basis, offset: u32, bits: Uint8Array) -> Result<A
         }
         let total = (start == 0 && end == basis.points.len()).then(|| basis.total.clone());
         Ok(AsyncTask::new(MsmTask(Some(MsmJob::Subset { points: basis.points.clone(), start, end, bits: bits.to_vec(), total }))))
+    })
+}
+
+/// For bit vectors β_0 … β_{ℓ−1} of `n` entries each (ℓ·n bytes, 0/1), the ℓ points
+/// Σ_i (β_j[2i+1] − β_j[2i])·P_{offset+i} over n/2 basis points, asynchronously; resolves to
+/// ℓ × 96 bytes. The first quotient of the batched opening of Σ_j η^j β_j is Σ_j η^j of these
+/// (native/backend.ts `openBits`): signed subset sums instead of a 255-bit MSM.
+#[napi(js_name = "bitPairDiffSums")]
+pub fn bit_pair_diff_sums(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32) -> Result<AsyncTask<MsmTask>> {
+    guarded("bitPairDiffSums", || {
+        let n = n as usize;
+        if n < 2 || n % 2 != 0 || bits.len() % n != 0 {
+            return Err(invalid(format!("bitPairDiffSums: {} bytes are not whole vectors of an even length n = {n}", bits.len())));
+        }
+        let (start, end) = range(basis, offset, (n / 2) as u32)?;
+        if let Some(i) = bits.iter().position(|&b| b > 1) {
+            return Err(invalid(format!("bit {} of vector {} is not 0 or 1: {}", i % n, i / n, bits[i])));
+        }
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::PairDiffs { points: basis.points.clone(), start, end, bits: bits.to_vec(), n }))))
     })
 }
 
