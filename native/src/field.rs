@@ -380,7 +380,8 @@ fn range_sumcheck_rounds(
 /// q_i = f_odd − f_even of each round, folded with ρ_i, in the MSM scalar format of
 /// native/backend.ts (`fullScalarBytes`): magnitudes (32 bytes LE each) and signs, rounds
 /// concatenated (n/2 + n/4 + … + 1 = n − 1 scalars), then the value f(ρ) (32 bytes LE).
-/// With `first_round_lead_only`, round 1's table holds only v's differences (zeros without v).
+/// For the first `split_rounds` rounds the table holds only v's part of the quotient (zeros
+/// without v): the caller commits the bits' part as signed subset sums (`bitPairDiffSums`).
 #[napi(js_name = "openBitsTables")]
 pub fn open_bits_tables(
     bits: Uint8Array,
@@ -389,7 +390,7 @@ pub fn open_bits_tables(
     eta: Uint8Array,
     point: Uint8Array,
     lead: Option<Uint8Array>,
-    first_round_lead_only: bool,
+    split_rounds: u32,
 ) -> Result<Vec<Buffer>> {
     guarded("openBitsTables", || {
         let (n, ell) = (n as usize, ell as usize);
@@ -422,12 +423,13 @@ pub fn open_bits_tables(
         let mut mags = vec![0u8; total * FR_BYTES];
         let mut signs = vec![0u8; total];
         let mut at = 0;
+        // v folded on its own, for the split rounds.
+        let mut lead_table: Option<Vec<Fr>> = lead.clone();
         for (round, &x) in point.iter().enumerate() {
             let half = table.len() / 2;
+            let split = round < split_rounds as usize;
             for j in 0..half {
-                // With `first_round_lead_only` the caller commits the bits' part of the first
-                // quotient as signed subset sums (`bitPairDiffSums`); only v's part is here.
-                let q = match (&lead, round == 0 && first_round_lead_only) {
+                let q = match (&lead_table, split) {
                     (Some(v), true) => v[2 * j + 1].sub(v[2 * j]),
                     (None, true) => Fr::ZERO,
                     _ => table[2 * j + 1].sub(table[2 * j]),
@@ -438,6 +440,9 @@ pub fn open_bits_tables(
             }
             at += half;
             table = fold(&table, x);
+            if split {
+                lead_table = lead_table.map(|v| fold(&v, x));
+            }
         }
         let mut value = vec![0u8; FR_BYTES];
         table[0].write_le(&mut value);

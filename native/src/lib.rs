@@ -371,18 +371,21 @@ impl G1Basis {
 enum MsmJob {
     Signed { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, scalars: Scalars },
     Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, total: Option<Arc<OnceLock<blst_p1>>> },
-    /// ℓ results: Σ_i (β_j[2i+1] − β_j[2i])·P_i for each bit vector β_j of `n` entries.
-    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize },
+    /// ℓ·h results (h = 2^(round−1)): Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_k for each bit
+    /// vector β_j of `n` entries and t < h.
+    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, h: usize },
 }
 
 pub struct MsmTask(Option<MsmJob>);
 
 fn run_job(job: MsmJob) -> Result<Vec<u8>> {
-    if let MsmJob::PairDiffs { points, start, end, bits, n } = job {
+    if let MsmJob::PairDiffs { points, start, end, bits, n, h } = job {
         let pts = &points[start..end];
-        let mut out = Vec::with_capacity(bits.len() / n.max(1) * G1_AFFINE_BYTES);
+        let mut out = Vec::with_capacity(bits.len() / n.max(1) * h * G1_AFFINE_BYTES);
         for row in bits.chunks_exact(n) {
-            out.extend_from_slice(&serialize_p1(&pair_diff_sum(pts, row)));
+            for t in 0..h {
+                out.extend_from_slice(&serialize_p1(&pair_diff_sum(pts, row, h, t)));
+            }
         }
         return Ok(out);
     }
@@ -394,13 +397,14 @@ fn run_job(job: MsmJob) -> Result<Vec<u8>> {
     Ok(serialize_p1(&p).to_vec())
 }
 
-/// Σ_i (b[2i+1] − b[2i])·P_i for a 0/1 vector b of 2·|P| entries: two subset sums, since the
-/// differences are −1, 0 or 1 (the first quotient of an opening of bit vectors, pst.ts).
-fn pair_diff_sum(points: &[blst_p1_affine], b: &[u8]) -> blst_p1 {
+/// Σ_k (b[(2k+1)h + t] − b[2kh + t])·P_k for a 0/1 vector b of 2h·|P| entries: two subset
+/// sums, since the differences are −1, 0 or 1 (a share of an early quotient of an opening of
+/// bit vectors, pst.ts; h = 1 is the first round).
+fn pair_diff_sum(points: &[blst_p1_affine], b: &[u8], h: usize, t: usize) -> blst_p1 {
     let mut plus = Vec::new();
     let mut minus = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        match (b[2 * i], b[2 * i + 1]) {
+    for (k, p) in points.iter().enumerate() {
+        match (b[2 * k * h + t], b[(2 * k + 1) * h + t]) {
             (0, 1) => plus.push(*p),
             (1, 0) => minus.push(negate(p)),
             _ => {}
@@ -481,22 +485,27 @@ pub fn subset_sum_js(basis: &G1Basis, offset: u32, bits: Uint8Array) -> Result<A
     })
 }
 
-/// For bit vectors β_0 … β_{ℓ−1} of `n` entries each (ℓ·n bytes, 0/1), the ℓ points
-/// Σ_i (β_j[2i+1] − β_j[2i])·P_{offset+i} over n/2 basis points, asynchronously; resolves to
-/// ℓ × 96 bytes. The first quotient of the batched opening of Σ_j η^j β_j is Σ_j η^j of these
+/// For bit vectors β_0 … β_{ℓ−1} of `n` entries each (ℓ·n bytes, 0/1) and an opening round
+/// r ≥ 1 (h = 2^(r−1)), the ℓ·h points S_{j,t} = Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_{offset+k}
+/// over n/2^r basis points, j-major, asynchronously; resolves to ℓ·h × 96 bytes. Round r's
+/// quotient of the batched opening of Σ_j η^j β_j is Σ_{j,t} η^j·eq(t, ρ_1..ρ_{r−1})·S_{j,t}
 /// (native/backend.ts `openBits`): signed subset sums instead of a 255-bit MSM.
 #[napi(js_name = "bitPairDiffSums")]
-pub fn bit_pair_diff_sums(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32) -> Result<AsyncTask<MsmTask>> {
+pub fn bit_pair_diff_sums(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32, round: u32) -> Result<AsyncTask<MsmTask>> {
     guarded("bitPairDiffSums", || {
         let n = n as usize;
-        if n < 2 || n % 2 != 0 || bits.len() % n != 0 {
-            return Err(invalid(format!("bitPairDiffSums: {} bytes are not whole vectors of an even length n = {n}", bits.len())));
+        if !(1..=20).contains(&round) {
+            return Err(invalid(format!("bitPairDiffSums: round {round} is not in 1..=20")));
         }
-        let (start, end) = range(basis, offset, (n / 2) as u32)?;
+        let h = 1usize << (round - 1);
+        if n < 2 * h || n % (2 * h) != 0 || bits.len() % n != 0 {
+            return Err(invalid(format!("bitPairDiffSums: {} bytes are not whole vectors of a length n = {n} divisible by 2^{round}", bits.len())));
+        }
+        let (start, end) = range(basis, offset, (n / (2 * h)) as u32)?;
         if let Some(i) = bits.iter().position(|&b| b > 1) {
             return Err(invalid(format!("bit {} of vector {} is not 0 or 1: {}", i % n, i / n, bits[i])));
         }
-        Ok(AsyncTask::new(MsmTask(Some(MsmJob::PairDiffs { points: basis.points.clone(), start, end, bits: bits.to_vec(), n }))))
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::PairDiffs { points: basis.points.clone(), start, end, bits: bits.to_vec(), n, h }))))
     })
 }
 
