@@ -12,9 +12,14 @@
  * must not grow with the model: the reader holds one tensor at a time).
  * Sizes: --smoke 0.04M; --quick 1M (lora-attention only); default 1M; --large 1M, 10M, 50M;
  * FTI_BENCH_CERTIFY_SIZES=1M,10M picks sizes explicitly.
+ * The headline `certify.bounded_full_weights_per_s_per_core` is the largest size's figure.
+ * FTI_BENCH_CERTIFY_JS=1M (sizes) also certifies those sizes forced to the JS backend
+ * (FTI_BACKEND=js): records certify.<template>.js_seconds.<size> and
+ * certify.<template>.native_speedup_vs_js.<size>; the certificates must be byte-identical.
+ * (JS at 50M would take many hours on this machine; 1M is the comparison that fits.)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { denseDrift, llamaBase, llamaParameters, loraMerge, writeModel, type LlamaShape } from '../model/synthetic.ts';
@@ -40,8 +45,8 @@ interface CliRun {
   readonly stderr: string;
 }
 
-function fti(args: string[]): CliRun {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'main.ts'), ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+function fti(args: string[], env: NodeJS.ProcessEnv = process.env): CliRun {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'main.ts'), ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28, env });
   let doc: Record<string, unknown> = {};
   try {
     doc = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -78,6 +83,8 @@ export async function run(opts: BenchOptions & { smoke?: boolean }, report: Repo
   const labels = fromEnv && fromEnv.length > 0 ? fromEnv : opts.smoke ? ['0.04M'] : opts.large ? ['1M', '10M', '50M'] : ['1M'];
   const templates = opts.quick && !opts.smoke ? ['lora-attention'] : ['lora-attention', 'bounded-full'];
   const cores = availableParallelism();
+  const jsSizes = new Set(process.env.FTI_BENCH_CERTIFY_JS?.split(',').filter((x) => x in SIZES) ?? []);
+  let headline: number | undefined;
   const rows: (string | number)[][] = [];
   const rss = new Map<string, number>();
   for (const label of labels) {
@@ -102,12 +109,25 @@ export async function run(opts: BenchOptions & { smoke?: boolean }, report: Repo
       report.record(`certify.${key}.weights_per_s_per_core.${label}`, 'weights/s', params / seconds / cores);
       report.record(`certify.${key}.peak_rss_mib.${label}`, 'MiB', mib(doc));
       rss.set(`${key}/${label}`, mib(doc));
+      if (template === 'bounded-full') headline = params / seconds / cores;
       rows.push([label, params, `certify ${template} (${proven} blocks)`, seconds, params / seconds, mib(doc), String(doc.verdict)]);
+      if (jsSizes.has(label)) {
+        const jsOut = join(dir, `out-${template}-js`);
+        rmSync(jsOut, { recursive: true, force: true });
+        const js = need(fti(['certify', '--base', join(dir, 'base'), '--ft', ft, '--policy', template, '--base-manifest', manifest, '--out', jsOut], { ...process.env, FTI_BACKEND: 'js' }), `certify ${label} ${template} (JS)`).doc;
+        const same = readFileSync(join(out, 'certificate.bin')).equals(readFileSync(join(jsOut, 'certificate.bin')));
+        if (!same) throw new Error(`certify ${label} ${template}: the JS backend's certificate differs from the native one`);
+        const jsSeconds = Number(js.seconds);
+        report.record(`certify.${key}.js_seconds.${label}`, 's', jsSeconds);
+        report.record(`certify.${key}.native_speedup_vs_js.${label}`, 'x', jsSeconds / seconds);
+        rows.push([label, params, `  same, JS backend (identical certificate; native ${(jsSeconds / seconds).toFixed(1)}× faster)`, jsSeconds, params / jsSeconds, mib(js), String(js.verdict)]);
+      }
     }
     const prof = need(fti(['profile', '--base', join(dir, 'base'), '--ft', join(dir, 'lora')]), `profile ${label}`).doc;
     report.record(`profile.seconds.${label}`, 's', Number(prof.seconds));
     rows.push([label, params, 'profile', Number(prof.seconds), params / Number(prof.seconds), mib(prof), '—']);
   }
+  if (headline !== undefined) report.record('certify.bounded_full_weights_per_s_per_core', 'weights/s/core', headline);
   report.table(`End-to-end fti on synthetic Llama-shaped BF16 models (${cores} cores, default workers)`, ['model', 'parameters', 'step', 's', 'weights/s', 'peak RSS MiB', 'verdict'], rows);
   if (labels.length > 1) {
     const small = labels[0]!;

@@ -498,7 +498,7 @@ pub fn bit_pair_diff_sums(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32
             return Err(invalid(format!("bitPairDiffSums: round {round} is not in 1..=20")));
         }
         let h = 1usize << (round - 1);
-        if n < 2 * h || n % (2 * h) != 0 || bits.len() % n != 0 {
+        if n < 2 * h || !n.is_multiple_of(2 * h) || !bits.len().is_multiple_of(n) {
             return Err(invalid(format!("bitPairDiffSums: {} bytes are not whole vectors of a length n = {n} divisible by 2^{round}", bits.len())));
         }
         let (start, end) = range(basis, offset, (n / (2 * h)) as u32)?;
