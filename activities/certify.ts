@@ -260,9 +260,14 @@ export async function sealAndVerify(
   blocks: readonly BlockRecord[],
 ): Promise<Certificate> {
   const { ft, manifest, policy } = job;
-  const agg = aggregateBlocks(ctx.srs, blocks, job.fanIn ?? 16);
-  if (!agg.ok) throw new Error(`aggregation rejected block ${agg.failing.index} (${agg.failing.tensor}): ${agg.failing.reason}`);
-  const proven = new Map(agg.tensors.map((a) => [a.tensor, provenTensorResult(a)]));
+  // Only what the certificate needs is kept from this pass (not its per-block accumulators),
+  // so the self-verification below does not hold two decoded copies of every block.
+  const { accumulator, root, aggregates } = (() => {
+    const agg = aggregateBlocks(ctx.srs, blocks, job.fanIn ?? 16);
+    if (!agg.ok) throw new Error(`aggregation rejected block ${agg.failing.index} (${agg.failing.tensor}): ${agg.failing.reason}`);
+    return { accumulator: agg.accumulator, root: agg.root, aggregates: agg.tensors };
+  })();
+  const proven = new Map(aggregates.map((a) => [a.tensor, provenTensorResult(a)]));
   const results: TensorResult[] = [...frozen];
   for (const p of plans) if (p.class !== 'frozen') results.push(proven.get(p.name)!);
   const order = new Map(ft.tensors.map((t, i) => [t.name, i]));
@@ -278,8 +283,8 @@ export async function sealAndVerify(
     tensors: results,
     fanIn: job.fanIn ?? 16,
     blocks: [...blocks],
-    accumulator: agg.accumulator,
-    root: agg.root,
+    accumulator,
+    root,
   });
   const check = verifyCertificate(ctx.srs, certificate, { baseManifestDigest: manifestDigest(manifest), baseTensors: manifestExpectations(manifest) });
   if (!check.valid) throw new Error(`the certificate failed its own verification: ${check.reason}`);
