@@ -61,7 +61,8 @@ import { Fr, type G1Point } from './field.ts';
 import type { Srs, VerifierKey } from './srs.ts';
 import { encodeDrift, encodeStatement, type BlockStatement, type DriftSpec } from './statement.ts';
 import { Transcript } from './transcript.ts';
-import { verifyBlockProof } from './blocks.ts';
+import { scanBlockProof, verifyBlockProof } from './blocks.ts';
+import { withPrefetchedG1 } from './curve-ops.ts';
 import type { BlockCheck, BlockSummary } from './classes/common.ts';
 
 export const AGGREGATE_PROTOCOL = 'fti/aggregate/v1';
@@ -436,7 +437,15 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
   const summaries: BlockSummary[] = [];
   const leaves: AggregationChild[] = [];
   const blockAccumulators: (PendingAccumulator | null)[] = [];
-  blocks.forEach((b, index) => {
+  // Every proof's points decoded in one batch first (parallel on the native backend).
+  const scan = (): void => blocks.forEach((b) => {
+    try {
+      scanBlockProof(b.statement, b.proofBytes);
+    } catch {
+      // reported by verifyBlockProof below
+    }
+  });
+  withPrefetchedG1(scan, () => blocks.forEach((b, index) => {
     const st = b.statement;
     const check: BlockCheck = verifyBlockProof(srs, st, b.proofBytes, `blocks[${index}].proof`);
     if (!check.valid) {
@@ -446,7 +455,7 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
     summaries.push(check.summary);
     blockAccumulators.push(check.accumulator);
     leaves.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
-  });
+  }));
   if (failures.length > 0) return { ok: false, failing: failures[0]!, failures };
   const tensorCheck = checkTensors(
     blocks.map((b) => b.statement),

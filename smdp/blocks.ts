@@ -141,6 +141,11 @@ function runCodec<K extends BlockProofKind>(kind: K, srs: Srs, st: BlockStatemen
   }
 }
 
+/** Decode a block's proof and discard it (the scan of `withPrefetchedG1`); throws as decode does. */
+export function scanBlockProof(st: BlockStatement, proofBytes: Uint8Array): void {
+  BLOCK_PROOF_CODECS[blockProofKind(st.drift)].decode(proofBytes, 'proof');
+}
+
 /**
  * Decode and check one block's proof (non-pairing part). `what` names the proof in reasons,
  * e.g. `certificate.blocks[3].proof`.

@@ -11,7 +11,7 @@
  * it never chooses one itself.
  */
 import { decodeG1Js } from './encoding.ts';
-import type { G1Affine, G1Point } from './field.ts';
+import { G1, type G1Affine, type G1Point } from './field.ts';
 import { msmFull } from './msm.ts';
 import type { VerifierKey } from './srs.ts';
 import { pairingCheckJs } from './accumulator.ts';
@@ -46,6 +46,9 @@ export const jsCurveOps: CurveOps = {
 
 let installed: CurveOps = jsCurveOps;
 
+/** What the collecting pass of `withPrefetchedG1` answers (never reaches a result). */
+const PLACEHOLDER: G1Point = G1.BASE;
+
 /** The curve backend in use. */
 export function curveOps(): CurveOps {
   return installed;
@@ -56,4 +59,59 @@ export function useCurveOps(ops: CurveOps): CurveOps {
   const previous = installed;
   installed = ops;
   return previous;
+}
+
+/** A point's encoding as a map key (48 bytes → 48 latin1 characters). */
+function encodingKey(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+/**
+ * Run `fn` with the G1 points it will decode already decoded, in one `decodeG1s` batch (the
+ * native backend decodes a batch in parallel, with one boundary crossing instead of one per
+ * point). `scan` must decode the same bytes as `fn` (typically: run the same decoders): it
+ * runs first against a collecting backend that records every encoding and answers with a
+ * placeholder point, so anything it computes is discarded and any error it throws is ignored.
+ * Then the distinct encodings are decoded as one batch, and `fn` runs with those results
+ * served from a cache (encodings it did not announce are decoded as usual). When the batch
+ * rejects an encoding, `fn` runs without the cache, so the first bad point is reported by the
+ * normal path with its own field name: results and errors are exactly those of `fn` alone.
+ */
+export function withPrefetchedG1<T>(scan: () => void, fn: () => T): T {
+  const inner = installed;
+  if (inner === jsCurveOps) return fn(); // the JS backend decodes one by one anyway
+  const seen = new Map<string, Uint8Array>();
+  const collect = (b: Uint8Array): G1Point => {
+    seen.set(encodingKey(b), b);
+    return PLACEHOLDER;
+  };
+  useCurveOps({ ...inner, decodeG1: (b) => collect(b), decodeG1s: (bs) => bs.map((b) => collect(b)) });
+  try {
+    scan();
+  } catch {
+    // the real pass reports it
+  } finally {
+    useCurveOps(inner);
+  }
+  if (seen.size === 0) return fn();
+  const keys = [...seen.keys()];
+  let decoded: G1Point[];
+  try {
+    decoded = inner.decodeG1s(
+      keys.map((k) => seen.get(k)!),
+      keys.map(() => 'g1'),
+    );
+  } catch {
+    return fn();
+  }
+  const cache = new Map<string, G1Point>(keys.map((k, i) => [k, decoded[i]!]));
+  const lookup = (b: Uint8Array, field: string): G1Point => cache.get(encodingKey(b)) ?? inner.decodeG1(b, field);
+  useCurveOps({ ...inner, decodeG1: lookup, decodeG1s: (bs, fields) => bs.map((b, i) => lookup(b, fields[i] ?? 'g1')) });
+  try {
+    return fn();
+  } finally {
+    useCurveOps(inner);
+  }
 }

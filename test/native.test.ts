@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { ADDON_PATH, loadAddon } from '../native/loader.ts';
 import { affineBytes, nativeCurveOps, nativeMsmBackend, type NativeAddon } from '../native/backend.ts';
 import { PendingAccumulator, pairingCheck, pairingCheckJs } from '../smdp/accumulator.ts';
-import { curveOps, jsCurveOps, useCurveOps, type CurveOps } from '../smdp/curve-ops.ts';
+import { curveOps, jsCurveOps, useCurveOps, withPrefetchedG1, type CurveOps } from '../smdp/curve-ops.ts';
 import { decodeG1, decodeG1Js, encodeG1 } from '../smdp/encoding.ts';
 import { SmdpError } from '../smdp/errors.ts';
 import { Fp, G1, G2, R, g1BatchAffine, type G1Affine, type G1Point } from '../smdp/field.ts';
@@ -321,6 +321,37 @@ describe('native backend vs JS', { skip }, () => {
       // In a batch, the first bad point in input order is the one reported.
       assert.throws(() => curve.decodeG1s([good, offGroup, good.subarray(1)], ['a', 'b', 'c']), { code: 'NOT_IN_SUBGROUP', field: 'b' });
       assert.throws(() => curve.decodeG1s([good, good.subarray(1), offGroup], ['a', 'b', 'c']), { code: 'BAD_LENGTH', field: 'b' });
+    });
+
+    it('withPrefetchedG1: one batch for what the scan announces, the same points, and the same first error', () => {
+      const { offGroup } = offGroupAndOffCurve();
+      const calls: string[] = [];
+      const counting: CurveOps = {
+        ...curve,
+        decodeG1: (b, f) => (calls.push(`one:${f}`), curve.decodeG1(b, f)),
+        decodeG1s: (bs, fs) => (calls.push(`batch:${bs.length}`), curve.decodeG1s(bs, fs)),
+      };
+      const previous = useCurveOps(counting);
+      try {
+        const [a, b, c] = [valid[0]!, valid[1]!, valid[2]!];
+        const decodeAll = (list: Uint8Array[]) => list.map((x, i) => decodeG1(x, `p${i}`));
+        // Same points; the repeated encoding is decoded once; c, not announced, on its own.
+        const got = withPrefetchedG1(() => void decodeAll([a, b, a]), () => decodeAll([a, b, a, c]));
+        assert.deepEqual(calls, ['batch:2', 'one:p3']);
+        [a, b, a, c].forEach((x, i) => assertPointEq(got[i]!, decodeG1Js(x), `point ${i}`));
+        // A bad point: the batch fails, the real pass reports the first bad one under its own name.
+        calls.length = 0;
+        assert.throws(() => withPrefetchedG1(() => void decodeAll([a, offGroup]), () => decodeAll([a, offGroup])), { code: 'NOT_IN_SUBGROUP', field: 'p1' });
+        assert.deepEqual(calls, ['batch:2', 'one:p0', 'one:p1']);
+        // A scan that throws does not stop the real pass.
+        const one = withPrefetchedG1(() => {
+          decodeAll([b]);
+          throw new Error('scan gave up');
+        }, () => decodeAll([b]));
+        assertPointEq(one[0]!, decodeG1Js(b), 'after a failed scan');
+      } finally {
+        useCurveOps(previous);
+      }
     });
   });
 

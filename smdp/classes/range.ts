@@ -241,6 +241,18 @@ export function verifyRange(t: Transcript, label: string, proof: RangeProof, mu:
   return { ok: true, point: sc.point, deltaAtPoint: delta, impliedCommitment: impliedCommitment(proof.bitCommitments, weights, B) };
 }
 
+/** [B]_1 for recent bounds B: every block of a tensor has the same B (public values). */
+const boundPoints = new Map<bigint, G1Point>();
+function boundPoint(B: bigint): G1Point {
+  let p = boundPoints.get(B);
+  if (p === undefined) {
+    p = G1.BASE.multiplyUnsafe(B);
+    if (boundPoints.size >= 64) boundPoints.clear();
+    boundPoints.set(B, p);
+  }
+  return p;
+}
+
 /** Σ_j w_j·C_j − B·g1, with doublings for the power-of-two weights. */
 export function impliedCommitment(cs: readonly G1Point[], weights: readonly bigint[], B: bigint): G1Point {
   const ell = cs.length;
@@ -250,7 +262,7 @@ export function impliedCommitment(cs: readonly G1Point[], weights: readonly bigi
     const top = cs[ell - 1]!;
     acc = acc.add(top.is0() ? top : top.multiplyUnsafe(weights[ell - 1]!));
   }
-  return B === 0n ? acc : acc.subtract(G1.BASE.multiply(B));
+  return B === 0n ? acc : acc.subtract(boundPoint(B));
 }
 
 export type { PendingAccumulator };
