@@ -20,7 +20,7 @@
  * again and reports anything else as an error (it never aborts the process).
  */
 import { Fr, G1, R, type G1Affine, type G1Point } from '../smdp/field.ts';
-import { G1_NOT_IN_SUBGROUP, G1_NOT_ON_CURVE, encodeG2, readCompressedG1 } from '../smdp/encoding.ts';
+import { G1_NOT_IN_SUBGROUP, G1_NOT_ON_CURVE, encodeG2, readCompressedG1, rememberEncoding } from '../smdp/encoding.ts';
 import { badInput } from '../smdp/errors.ts';
 import type { CurveOps } from '../smdp/curve-ops.ts';
 import { toAffineAll } from '../smdp/accumulator.ts';
@@ -403,7 +403,7 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
     let k = 0;
     for (let i = 0; i < bytes.length; i++) {
       if (failed.has(i)) throw failed.get(i);
-      if (out[i] === undefined) out[i] = decodedPoint(decoded!, k++, fields[i] ?? 'g1');
+      if (out[i] === undefined) out[i] = rememberEncoding(decodedPoint(decoded!, k++, fields[i] ?? 'g1'), bytes[i]!);
     }
     return out;
   };

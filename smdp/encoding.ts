@@ -63,7 +63,22 @@ function encodeG1Affine(x: bigint, y: bigint): Uint8Array {
   return out;
 }
 
+/**
+ * Canonical encodings of points that were decoded from them (`rememberEncoding`): the
+ * verifier re-encodes every decoded point for its transcripts and digests, and a point's
+ * canonical encoding is unique, so the decoded bytes are the answer without the serialisation.
+ */
+const knownEncodings = new WeakMap<G1Point, Uint8Array>();
+
+/** Record that `p` was decoded from the canonical encoding `bytes` (decoders only). */
+export function rememberEncoding(p: G1Point, bytes: Uint8Array): G1Point {
+  if (!p.is0()) knownEncodings.set(p, Uint8Array.from(bytes));
+  return p;
+}
+
 export function encodeG1(p: G1Point): Uint8Array {
+  const known = knownEncodings.get(p);
+  if (known !== undefined) return known.slice();
   if (p.is0()) return G1_INFINITY.slice();
   const a = p.Z === 1n ? { x: p.X, y: p.Y } : p.toAffine();
   return encodeG1Affine(a.x, a.y);
@@ -71,6 +86,7 @@ export function encodeG1(p: G1Point): Uint8Array {
 
 /** Encode many points with one field inversion (batch normalisation). */
 export function encodeG1s(points: readonly G1Point[]): Uint8Array[] {
+  if (points.every((p) => knownEncodings.has(p))) return points.map((p) => knownEncodings.get(p)!.slice());
   const live = points.filter((p) => !p.is0() && p.Z !== 1n);
   const inv = Fp.invertBatch(live.map((p) => p.Z));
   let k = 0;
@@ -151,7 +167,7 @@ export function decodeG1Js(b: Uint8Array, field = 'g1'): G1Point {
   if (Fp.sqr(y) !== y2) badInput('NOT_ON_CURVE', field, G1_NOT_ON_CURVE);
   if (y > HALF_P !== sort) y = Fp.neg(y);
   if (!isInG1(x, y)) badInput('NOT_IN_SUBGROUP', field, G1_NOT_IN_SUBGROUP);
-  return G1.fromAffine({ x, y });
+  return rememberEncoding(G1.fromAffine({ x, y }), b);
 }
 
 /** Decode an untrusted compressed G2 point; checks canonical form, curve, subgroup. */
