@@ -426,6 +426,9 @@ export type AggregateResult =
       readonly failures: readonly BlockFailure[];
     };
 
+/** Blocks whose points are decoded as one batch by `aggregateBlocks`. */
+const PREFETCH_BLOCKS = 256;
+
 /**
  * Re-check every block (decode + non-pairing checks), run the tensor-level checks, fold the
  * tree. The job is the one every block states (all must agree). Does not run the pairing:
@@ -437,25 +440,33 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
   const summaries: BlockSummary[] = [];
   const leaves: AggregationChild[] = [];
   const blockAccumulators: (PendingAccumulator | null)[] = [];
-  // Every proof's points decoded in one batch first (parallel on the native backend).
-  const scan = (): void => blocks.forEach((b) => {
-    try {
-      scanBlockProof(b.statement, b.proofBytes);
-    } catch {
-      // reported by verifyBlockProof below
-    }
-  });
-  withPrefetchedG1(scan, () => blocks.forEach((b, index) => {
-    const st = b.statement;
-    const check: BlockCheck = verifyBlockProof(srs, st, b.proofBytes, `blocks[${index}].proof`);
-    if (!check.valid) {
-      failures.push({ index, tensor: st.tensor, blockIndex: st.blockIndex, reason: check.reason });
-      return;
-    }
-    summaries.push(check.summary);
-    blockAccumulators.push(check.accumulator);
-    leaves.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
-  }));
+  // The proofs' points decoded in parallel batches first (native backend), a bounded number
+  // of blocks at a time so the decoded-point cache stays small for large certificates.
+  for (let from = 0; from < blocks.length; from += PREFETCH_BLOCKS) {
+    const chunk = blocks.slice(from, from + PREFETCH_BLOCKS);
+    const scan = (): void =>
+      chunk.forEach((b) => {
+        try {
+          scanBlockProof(b.statement, b.proofBytes);
+        } catch {
+          // reported by verifyBlockProof below
+        }
+      });
+    withPrefetchedG1(scan, () =>
+      chunk.forEach((b, k) => {
+        const index = from + k;
+        const st = b.statement;
+        const check: BlockCheck = verifyBlockProof(srs, st, b.proofBytes, `blocks[${index}].proof`);
+        if (!check.valid) {
+          failures.push({ index, tensor: st.tensor, blockIndex: st.blockIndex, reason: check.reason });
+          return;
+        }
+        summaries.push(check.summary);
+        blockAccumulators.push(check.accumulator);
+        leaves.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
+      }),
+    );
+  }
   if (failures.length > 0) return { ok: false, failing: failures[0]!, failures };
   const tensorCheck = checkTensors(
     blocks.map((b) => b.statement),
