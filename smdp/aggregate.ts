@@ -415,8 +415,6 @@ export type AggregateResult =
       /** The Merkle root of the proof index (hex). */
       readonly root: string;
       readonly tensors: readonly TensorAggregate[];
-      /** Each block's own pending accumulator (null: no pairing check), for diagnostics. */
-      readonly blockAccumulators: readonly (PendingAccumulator | null)[];
     }
   | {
       readonly ok: false;
@@ -433,15 +431,27 @@ const PREFETCH_BLOCKS = 256;
  * Re-check every block (decode + non-pairing checks), run the tensor-level checks, fold the
  * tree. The job is the one every block states (all must agree). Does not run the pairing:
  * callers finish with `pairingCheck(vk, result.accumulator)`.
+ *
+ * Streaming: each level-1 node is folded as soon as its F leaves are checked and evaluated to
+ * its N+1 points, so memory holds F leaves' accumulators and one batch of decoded points, not
+ * the whole certificate's (evaluation is linear: the root is the same group elements as
+ * folding everything first). Per-block accumulators are not kept: after a failed pairing,
+ * `locatePairingFailures` recomputes them.
  */
 export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn: number = DEFAULT_FAN_IN): AggregateResult {
   checkFanIn(fanIn);
   const failures: BlockFailure[] = [];
   const summaries: BlockSummary[] = [];
-  const leaves: AggregationChild[] = [];
-  const blockAccumulators: (PendingAccumulator | null)[] = [];
+  const ctx = aggregationContext(srs, blocks[0]?.statement.job ?? '');
+  const level1: AggregationChild[] = [];
+  let pending: AggregationChild[] = [];
+  const flush = (): void => {
+    const node = foldChildren(ctx, 1, level1.length, pending);
+    level1.push({ digest: node.digest, accumulator: node.accumulator.evaluate() });
+    pending = [];
+  };
   // The proofs' points decoded in parallel batches first (native backend), a bounded number
-  // of blocks at a time so the decoded-point cache stays small for large certificates.
+  // of blocks at a time.
   for (let from = 0; from < blocks.length; from += PREFETCH_BLOCKS) {
     const chunk = blocks.slice(from, from + PREFETCH_BLOCKS);
     const scan = (): void =>
@@ -462,8 +472,9 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
           return;
         }
         summaries.push(check.summary);
-        blockAccumulators.push(check.accumulator);
-        leaves.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
+        if (failures.length > 0) return; // rejected already: no more folding, only the list of failures
+        pending.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
+        if (pending.length === fanIn) flush();
       }),
     );
   }
@@ -473,21 +484,31 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
     summaries,
   );
   if (!tensorCheck.ok) return { ok: false, failing: tensorCheck.failing, failures: [tensorCheck.failing] };
-  const ctx = aggregationContext(srs, blocks[0]?.statement.job ?? '');
-  const root = foldTree(ctx, fanIn, leaves);
-  return { ok: true, accumulator: root.accumulator.evaluate(), root: bytesToHex(root.digest), tensors: tensorCheck.tensors, blockAccumulators };
+  if (pending.length > 0 || level1.length === 0) flush();
+  // Levels 2 … root over the evaluated level-1 nodes (foldTree's levels, from the second).
+  let level = 1;
+  let nodes: AggregationChild[] = level1;
+  let root: { digest: Uint8Array; accumulator: PendingAccumulator | readonly G1Point[] | null } = level1[0]!;
+  while (nodes.length > 1) {
+    const next = foldLevel(ctx, ++level, fanIn, nodes);
+    root = next[0]!;
+    nodes = next;
+  }
+  const accumulator = root.accumulator instanceof PendingAccumulator ? root.accumulator.evaluate() : [...(root.accumulator ?? [])];
+  return { ok: true, accumulator, root: bytesToHex(root.digest), tensors: tensorCheck.tensors };
 }
 
 /**
  * After a failed final pairing: the positions of the blocks whose own accumulator fails its
- * pairing (one pairing per block — only on the rejection path). May be empty when every
- * block passes alone, which a root built from these blocks then cannot fail: the stated
- * accumulator was forged, not a block.
+ * pairing (each block's non-pairing checks re-run and one pairing per block — only on the
+ * rejection path). May be empty when every block passes alone, which a root built from these
+ * blocks then cannot fail: the stated accumulator was forged, not a block.
  */
-export function locatePairingFailures(vk: VerifierKey, blockAccumulators: readonly (PendingAccumulator | null)[]): number[] {
+export function locatePairingFailures(srs: Srs, blocks: readonly BlockRecord[]): number[] {
   const bad: number[] = [];
-  blockAccumulators.forEach((acc, i) => {
-    if (acc !== null && !pairingCheck(vk, acc.evaluate())) bad.push(i);
+  blocks.forEach((b, i) => {
+    const check = verifyBlockProof(srs, b.statement, b.proofBytes, `blocks[${i}].proof`);
+    if (check.valid && check.accumulator !== null && !pairingCheck(srs, check.accumulator.evaluate())) bad.push(i);
   });
   return bad;
 }

@@ -208,7 +208,7 @@ export function verifyCertificate(srs: Srs, cert: Certificate, expected: VerifyE
 
   // 5. One multi-pairing.
   if (!pairingCheck(srs, agg.accumulator)) {
-    const bad = locatePairingFailures(srs, agg.blockAccumulators);
+    const bad = locatePairingFailures(srs, cert.blocks);
     for (const pos of bad) {
       const st = cert.blocks[pos]!.statement;
       note(st.tensor, `block ${st.blockIndex} (position ${pos}) fails its pairing check`);

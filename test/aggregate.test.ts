@@ -483,7 +483,7 @@ describe('forged accumulators', () => {
     const r = aggregateBlocks(srs, blocks);
     assert.ok(r.ok, 'only the pairing can catch it');
     assert.equal(pairingCheck(srs, r.accumulator), false, 'random γ: the aggregate fails');
-    assert.deepEqual(locatePairingFailures(srs, r.blockAccumulators), [0, 1]);
+    assert.deepEqual(locatePairingFailures(srs, blocks), [0, 1]);
   });
 });
 
