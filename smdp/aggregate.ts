@@ -426,28 +426,47 @@ export type AggregateResult =
 
 /** Blocks whose points are decoded as one batch by `aggregateBlocks`. */
 const PREFETCH_BLOCKS = 256;
+/** Leaves per subtree that `aggregateBlocks` folds and evaluates before moving on (at least). */
+const STREAM_LEAVES = 256;
 
 /**
  * Re-check every block (decode + non-pairing checks), run the tensor-level checks, fold the
  * tree. The job is the one every block states (all must agree). Does not run the pairing:
  * callers finish with `pairingCheck(vk, result.accumulator)`.
  *
- * Streaming: each level-1 node is folded as soon as its F leaves are checked and evaluated to
- * its N+1 points, so memory holds F leaves' accumulators and one batch of decoded points, not
- * the whole certificate's (evaluation is linear: the root is the same group elements as
- * folding everything first). Per-block accumulators are not kept: after a failed pairing,
- * `locatePairingFailures` recomputes them.
+ * Streaming: each subtree of ≥ 256 leaves is folded as soon as its leaves are checked and
+ * evaluated to its N+1 points, so memory holds one subtree's accumulators and one batch of
+ * decoded points, not the whole certificate's (evaluation is linear: the root is the same
+ * group elements as folding everything first; nodes keep their global indices). Per-block accumulators are not kept: after a failed pairing,
+ * `locatePairingFailures` recomputes them. `streamLeaves` (the subtree size to reach) only
+ * changes memory and speed, never the result; tests use small values to exercise the seams.
  */
-export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn: number = DEFAULT_FAN_IN): AggregateResult {
+export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn: number = DEFAULT_FAN_IN, streamLeaves: number = STREAM_LEAVES): AggregateResult {
   checkFanIn(fanIn);
   const failures: BlockFailure[] = [];
   const summaries: BlockSummary[] = [];
   const ctx = aggregationContext(srs, blocks[0]?.statement.job ?? '');
-  const level1: AggregationChild[] = [];
+  // Subtrees of F^k leaves (k: the smallest with F^k ≥ STREAM_LEAVES, at most the tree's
+  // depth) are folded with their global node indices and evaluated as soon as their leaves
+  // are checked; the levels above fold the evaluated subtree roots.
+  const depth = aggregationLevels(blocks.length, fanIn).length - 1;
+  let k = 1;
+  while (k < depth && fanIn ** k < streamLeaves) k++;
+  const span = fanIn ** k;
+  const roots: AggregationChild[] = [];
   let pending: AggregationChild[] = [];
   const flush = (): void => {
-    const node = foldChildren(ctx, 1, level1.length, pending);
-    level1.push({ digest: node.digest, accumulator: node.accumulator.evaluate() });
+    const first = roots.length * span;
+    let nodes: AggregationChild[] = pending;
+    for (let level = 1; level <= k; level++) {
+      const offset = first / fanIn ** level;
+      const next: AggregationNode[] = [];
+      const count = Math.max(1, Math.ceil(nodes.length / fanIn));
+      for (let i = 0; i < count; i++) next.push(foldChildren(ctx, level, offset + i, nodes.slice(i * fanIn, (i + 1) * fanIn)));
+      nodes = next;
+    }
+    const top = nodes[0] as AggregationNode;
+    roots.push({ digest: top.digest, accumulator: top.accumulator.evaluate() });
     pending = [];
   };
   // The proofs' points decoded in parallel batches first (native backend), a bounded number
@@ -474,7 +493,7 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
         summaries.push(check.summary);
         if (failures.length > 0) return; // rejected already: no more folding, only the list of failures
         pending.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
-        if (pending.length === fanIn) flush();
+        if (pending.length === span) flush();
       }),
     );
   }
@@ -484,16 +503,12 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
     summaries,
   );
   if (!tensorCheck.ok) return { ok: false, failing: tensorCheck.failing, failures: [tensorCheck.failing] };
-  if (pending.length > 0 || level1.length === 0) flush();
-  // Levels 2 … root over the evaluated level-1 nodes (foldTree's levels, from the second).
-  let level = 1;
-  let nodes: AggregationChild[] = level1;
-  let root: { digest: Uint8Array; accumulator: PendingAccumulator | readonly G1Point[] | null } = level1[0]!;
-  while (nodes.length > 1) {
-    const next = foldLevel(ctx, ++level, fanIn, nodes);
-    root = next[0]!;
-    nodes = next;
-  }
+  if (pending.length > 0 || roots.length === 0) flush();
+  // Levels k+1 … root over the evaluated subtree roots.
+  let level = k;
+  let nodes: AggregationChild[] = roots;
+  while (nodes.length > 1) nodes = foldLevel(ctx, ++level, fanIn, nodes);
+  const root = nodes[0]!;
   const accumulator = root.accumulator instanceof PendingAccumulator ? root.accumulator.evaluate() : [...(root.accumulator ?? [])];
   return { ok: true, accumulator, root: bytesToHex(root.digest), tensors: tensorCheck.tensors };
 }

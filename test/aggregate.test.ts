@@ -217,6 +217,19 @@ describe('honest aggregate', () => {
     assert.equal(Buffer.from(viaTree.digest).toString('hex'), whole.root);
   });
 
+  it('streaming aggregation: any subtree size gives the same root and accumulator', () => {
+    for (const fanIn of [2, 3, 16]) {
+      const whole = aggregateBlocks(srs, honest, fanIn, Number.MAX_SAFE_INTEGER); // one subtree: fold all, evaluate once
+      assert.ok(whole.ok);
+      for (const streamLeaves of [1, 2, 3, 4, 9]) {
+        const streamed = aggregateBlocks(srs, honest, fanIn, streamLeaves);
+        assert.ok(streamed.ok);
+        assert.equal(streamed.root, whole.root, `fan-in ${fanIn}, subtrees of ≥ ${streamLeaves}`);
+        streamed.accumulator.forEach((p, j) => assert.ok(p.equals(whole.accumulator[j]!), `fan-in ${fanIn}, subtrees of ≥ ${streamLeaves}: slot ${j}`));
+      }
+    }
+  });
+
   it('tree shape: levels, edges and the empty certificate', () => {
     assert.deepEqual(aggregationLevels(0, 16), [0, 1]);
     assert.deepEqual(aggregationLevels(1, 16), [1, 1]);
