@@ -42,9 +42,9 @@ function l2Of(values: Float64Array): number {
 }
 
 /** Quantized values of a tile (padding 0), row·2^μy + col order, as safe integers. */
-export function gatherTile(q: Float64Array, shape: readonly number[], tile: TileGeometry): number[] {
+export function gatherTile(q: Float64Array, shape: readonly number[], tile: TileGeometry): Float64Array {
   const idx = tileIndices(shape, tile);
-  const out = new Array<number>(idx.length);
+  const out = new Float64Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     const j = idx[i]!;
     out[i] = j < 0 ? 0 : q[j]!;
@@ -406,7 +406,10 @@ export async function prepareTensor(
     }
     // An added (free) tensor has no base: C_base is the commitment of zeros, the identity.
     const cBase = p.added || !mt ? G1.ZERO : mt.commitment;
-    const d = gatherTile(delta, p.shape, tile).map((x) => BigInt(x));
+    // Δ stays a Float64Array of exact integers until a prover takes the tile (proveBlock): a
+    // tile in flight costs 8 bytes per weight and travels to a proving thread as one copy,
+    // not as 2^μ bigints built here and cloned one by one.
+    const d = gatherTile(delta, p.shape, tile);
     const input = {
       srsId: ctx.srs.id,
       job: job.job,
@@ -459,8 +462,7 @@ function tensorLevelViolation(p: TensorPlan, delta: Float64Array, s: number): Vi
   const d = p.drift!;
   const scale = 2 ** s;
   if (d.class === 'norm') {
-    let S = 0n;
-    for (const x of delta) if (x !== 0) S += BigInt(x) * BigInt(x);
+    const S = exactSquareSum(delta);
     if (S > d.maxSquaredNorm) {
       const real = Math.sqrt(Number(S)) / scale;
       const bound = Math.sqrt(Number(d.maxSquaredNorm)) / scale;
@@ -486,6 +488,33 @@ function tensorLevelViolation(p: TensorPlan, delta: Float64Array, s: number): Vi
     if (nz > d.maxNonzeros) return { tensor: p.name, check: 'sparse.nonzeros', measured: `${nz}`, bound: `${d.maxNonzeros}`, detail: `tensor ${p.name}: ${nz} entries changed, the policy allows ${d.maxNonzeros}` };
   }
   return null;
+}
+
+/**
+ * Σ x² of integers held exactly in a Float64Array, exact: squares of |x| < 2^26 are summed
+ * as doubles while the running sum stays a safe integer (then exact), flushed into a bigint;
+ * larger entries go through bigints. (A bigint per entry would make ~3 short-lived heap
+ * objects per weight on the main thread — the bulk of its garbage on a large model.)
+ */
+export function exactSquareSum(xs: Float64Array): bigint {
+  let S = 0n;
+  let acc = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (x === 0) continue;
+    if (x < 67108864 && x > -67108864) {
+      const sq = x * x;
+      if (acc + sq <= Number.MAX_SAFE_INTEGER) {
+        acc += sq;
+        continue;
+      }
+      S += BigInt(acc);
+      acc = sq;
+    } else {
+      S += BigInt(x) * BigInt(x);
+    }
+  }
+  return S + BigInt(acc);
 }
 
 /** A stable job id from the inputs (used when the caller gives none). */

@@ -37,6 +37,19 @@ function writeInts(w: ByteWriter, xs: readonly bigint[], what: string): void {
   w.u32(xs.length).raw(new Uint8Array(f.buffer));
 }
 
+/** A vector of exact integers stored as float64 (tile Δ): copied, every entry checked. */
+function writeFloatInts(w: ByteWriter, xs: Float64Array, what: string): void {
+  for (let i = 0; i < xs.length; i++) if (!Number.isSafeInteger(xs[i]!)) throw new Error(`${what}[${i}] = ${xs[i]} is not a safe integer`);
+  w.u32(xs.length).raw(new Uint8Array(xs.buffer, xs.byteOffset, xs.byteLength));
+}
+
+function readFloatInts(r: ByteReader, field: string): Float64Array {
+  const n = r.count(`${field}.length`, MAX_VECTOR);
+  const f = new Float64Array(Uint8Array.from(r.raw(n * 8, field)).buffer);
+  for (let i = 0; i < n; i++) if (!Number.isSafeInteger(f[i]!)) badInput('BAD_VALUE', `${r.what}.${field}[${i}]`, `${f[i]} is not a safe integer`);
+  return f;
+}
+
 function readInts(r: ByteReader, field: string): bigint[] {
   const n = r.count(`${field}.length`, MAX_VECTOR);
   const raw = r.raw(n * 8, field);
@@ -58,7 +71,7 @@ function magic(r: ByteReader, m: Uint8Array, what: string): void {
 export function encodeTileWork(w: TileWork): Uint8Array {
   const out = new ByteWriter().raw(WORK_MAGIC);
   writeStatement(out, { ...w.input, cFt: G1.ZERO });
-  writeInts(out, w.delta, 'delta');
+  writeFloatInts(out, w.delta, 'delta');
   out.u8(w.lowrank ? 1 : 0);
   if (w.lowrank) {
     writeInts(out, w.lowrank.A, 'lowrank.A');
@@ -72,7 +85,7 @@ export function decodeTileWork(bytes: Uint8Array, what = 'work'): TileWork {
   const r = new ByteReader(bytes, what);
   magic(r, WORK_MAGIC, 'a tile work object');
   const { cFt: _unused, ...input } = readStatement(r);
-  const delta = readInts(r, 'delta');
+  const delta = readFloatInts(r, 'delta');
   const low = r.u8('lowrank');
   if (low > 1) badInput('BAD_VALUE', `${what}.lowrank`, `flag must be 0 or 1, got ${low}`);
   const lowrank = low === 1 ? { A: readInts(r, 'lowrank.A'), B: readInts(r, 'lowrank.B'), cB: r.g1('lowrank.cB') } : undefined;

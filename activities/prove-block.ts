@@ -15,8 +15,12 @@ import type { BlockStatement } from '../smdp/statement.ts';
 
 export interface TileWork {
   readonly input: BlockInput;
-  /** Δ = q(W_ft) − q(W_base) over the tile (padding entries 0), index row·2^μy + col. */
-  readonly delta: readonly bigint[];
+  /**
+   * Δ = q(W_ft) − q(W_base) over the tile (padding entries 0), index row·2^μy + col: exact
+   * integers (safe integers, |Δ| < 2^53) as float64 — compact in memory and on the wire;
+   * `proveBlock` checks them and makes the bigints the proof system takes.
+   */
+  readonly delta: Float64Array;
   /** Low-rank tiles: this tile's rows of A, the tensor's B and C_B. */
   readonly lowrank?: { readonly A: readonly bigint[]; readonly B: readonly bigint[]; readonly cB: G1Point };
 }
@@ -29,8 +33,21 @@ async function commitDelta(ctx: ProverContext, delta: readonly bigint[]): Promis
   return commitField(ctx, delta.map((x) => frSigned(x)));
 }
 
+/** The tile's Δ as bigints; a non-integer or unsafe entry is a caller bug (named). */
+export function deltaBigints(work: TileWork): bigint[] {
+  const f = work.delta;
+  const out = new Array<bigint>(f.length);
+  for (let i = 0; i < f.length; i++) {
+    const v = f[i]!;
+    if (!Number.isSafeInteger(v)) throw new Error(`proveBlock: tensor ${work.input.tensor} block ${work.input.blockIndex}: delta[${i}] = ${v} is not a safe integer`);
+    out[i] = BigInt(v);
+  }
+  return out;
+}
+
 export async function proveBlock(ctx: ProverContext, work: TileWork): Promise<BlockRecord> {
-  const { input, delta } = work;
+  const { input } = work;
+  const delta = deltaBigints(work);
   const d = input.drift;
   let statement: BlockStatement;
   let proofBytes: Uint8Array;

@@ -27,7 +27,7 @@ export function fromWire(w: WirePoint): G1Point {
 
 export interface WireTileWork {
   readonly input: Omit<BlockInput, 'cBase'> & { readonly cBase: WirePoint };
-  readonly delta: readonly bigint[];
+  readonly delta: Float64Array;
   readonly lowrank?: { readonly A: readonly bigint[]; readonly B: readonly bigint[]; readonly cB: WirePoint };
 }
 

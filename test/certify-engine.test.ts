@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { certifyFineTune, commitBase, type CertifyOutcome } from '../activities/certify.ts';
+import { certifyFineTune, commitBase, exactSquareSum, type CertifyOutcome } from '../activities/certify.ts';
+import fc from 'fast-check';
 import type { ModelReader } from '../activities/model-reader.ts';
 import { decodeCertificate, encodeCertificate } from '../smdp/certificate.ts';
 import { testMsm } from './backend.ts';
@@ -105,6 +106,19 @@ before(async () => {
 async function certify(ft: Map<string, MemTensor>, job = 'job-1'): Promise<CertifyOutcome> {
   return certifyFineTune(ctx, { job, base: reader('base', base), ft: reader('ft', ft), policy: POLICY, manifest });
 }
+
+describe('exactSquareSum (the tensor-level Σ Δ² before any proof)', () => {
+  const reference = (xs: Float64Array): bigint => xs.reduce((a, x) => a + BigInt(x) * BigInt(x), 0n);
+  it('equals the bigint sum at the double-precision seams', () => {
+    const edges = [0, 1, -1, 2 ** 26 - 1, -(2 ** 26 - 1), 2 ** 26, -(2 ** 26), 2 ** 26 + 1, 2 ** 53 - 1, -(2 ** 53 - 1), 94906265, 94906266];
+    const many = new Float64Array(5000).map((_, i) => edges[i % edges.length]!);
+    for (const xs of [new Float64Array(edges), many, new Float64Array(3000).fill(2 ** 26 - 1), new Float64Array(0)]) assert.equal(exactSquareSum(xs), reference(xs));
+  });
+  it('equals the bigint sum on random safe integers', () => {
+    const entry = fc.oneof(fc.integer({ min: -(2 ** 27), max: 2 ** 27 }), fc.maxSafeInteger().map((x) => (x % 2 === 0 ? x : -x)), fc.integer({ min: -1000, max: 1000 }));
+    fc.assert(fc.property(fc.array(entry, { maxLength: 400 }), (a) => exactSquareSum(Float64Array.from(a)) === reference(Float64Array.from(a))), { numRuns: 300 });
+  });
+});
 
 describe('certification engine (in-memory model)', () => {
   it('commitBase: hashes and tile commitments for every float tensor', () => {

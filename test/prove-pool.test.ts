@@ -17,6 +17,8 @@ import type { Srs } from '../smdp/srs.ts';
 import { verifyBlockProof } from '../smdp/blocks.ts';
 import { pairingCheck } from '../smdp/accumulator.ts';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
+import { decodeTileWork, encodeTileWork } from '../activities/codec.ts';
+import { SmdpError } from '../smdp/errors.ts';
 
 let srs: Srs;
 let ctx: ProverContext;
@@ -32,7 +34,7 @@ after(async () => {
 
 const MU = 4;
 const base = Array.from({ length: 1 << MU }, (_, i) => ((i * 7919) % 2001) - 1000);
-const delta = Array.from({ length: 1 << MU }, (_, i) => BigInt(((i * 37) % 13) - 6)); // ΣΔ² = 252
+const delta = Float64Array.from({ length: 1 << MU }, (_, i) => ((i * 37) % 13) - 6); // ΣΔ² = 252
 
 async function work(drift: DriftSpec, blockIndex = 0): Promise<TileWork> {
   return {
@@ -50,6 +52,28 @@ async function work(drift: DriftSpec, blockIndex = 0): Promise<TileWork> {
     delta,
   };
 }
+
+describe('tile work codec (the pipeline stores Δ as float64 of exact integers)', () => {
+  it('round-trips Δ and the block input exactly', async () => {
+    const w = await work({ class: 'norm', maxSquaredNorm: 300n }, 2);
+    const back = decodeTileWork(encodeTileWork(w));
+    assert.deepEqual(Array.from(back.delta), Array.from(delta));
+    assert.ok(back.input.cBase.equals(w.input.cBase));
+    assert.deepEqual(encodeTileWork(back), encodeTileWork(w));
+  });
+
+  it('refuses a Δ entry that is not a safe integer, naming it, when encoding and decoding', async () => {
+    const w = await work({ class: 'norm', maxSquaredNorm: 300n });
+    assert.throws(() => encodeTileWork({ ...w, delta: delta.map((x, i) => (i === 5 ? 2 ** 53 : x)) }), /delta\[5\] = 9007199254740992 is not a safe integer/);
+    const bytes = encodeTileWork(w);
+    // Δ[1] sits after the statement; find its float64 bytes and replace them with 0.5.
+    const at = Buffer.from(bytes).indexOf(Buffer.from(new Float64Array([delta[0]!, delta[1]!]).buffer));
+    assert.ok(at > 0, 'Δ found in the encoding');
+    const bad = Uint8Array.from(bytes);
+    bad.set(new Uint8Array(new Float64Array([0.5]).buffer), at + 8);
+    assert.throws(() => decodeTileWork(bad, 'work/abc'), (e: unknown) => e instanceof SmdpError && /work\/abc\.delta\[1\]/.test(e.message) && /0\.5 is not a safe integer/.test(e.message));
+  });
+});
 
 describe('proving pool (worker threads)', () => {
   it('proves the same block records as the inline prover, and they verify', async () => {
@@ -83,6 +107,7 @@ describe('proving pool (worker threads)', () => {
   it('other worker errors are rejected with their message, and the pool keeps serving', async () => {
     const bad = await work({ class: 'norm', maxSquaredNorm: 300n });
     await assert.rejects(pool.prove({ ...bad, delta: delta.slice(1) }), /./);
+    await assert.rejects(pool.prove({ ...bad, delta: delta.map((x, i) => (i === 3 ? 0.5 : x)) }), /tensor layers\.0\.mlp\.up\.weight block 0: delta\[3\] = 0\.5 is not a safe integer/);
     const w = await work({ class: 'free' });
     const ok = await pool.prove(w);
     assert.deepEqual(encodeStatement(ok.statement), encodeStatement((await inlineProver(ctx).prove(w)).statement));
