@@ -58,6 +58,9 @@ interface Slot {
   busy: Pending | null;
 }
 
+/** Young-generation size of a proving thread (MiB; V8 splits it into semi-spaces). */
+export const PROVER_YOUNG_GENERATION_MB = 12;
+
 /**
  * Start `size` proving threads over `srs`. Rejects if a worker cannot start (its error). A
  * worker that dies mid-request fails that request and every queued one: a job must not hang.
@@ -97,7 +100,10 @@ export async function startProverPool(srs: Srs, size: number): Promise<BlockProv
 
   const readiness: Promise<void>[] = [];
   for (let i = 0; i < size; i++) {
-    const worker = new Worker(boot, { workerData: { srsBytes } });
+    // A small young generation: a proving thread's garbage is short-lived bigints and typed
+    // arrays, and V8's default (up to 3 × 16 MiB per isolate) is resident memory that buys
+    // nothing here (measured: peak RSS of `fti certify` ≈ 50 MiB lower, same speed).
+    const worker = new Worker(boot, { workerData: { srsBytes }, resourceLimits: { maxYoungGenerationSizeMb: PROVER_YOUNG_GENERATION_MB } });
     const slot: Slot = { worker, ready: false, busy: null };
     slots.push(slot);
     readiness.push(
