@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 use blst::{
     blst_fp12, blst_fp12_is_one, blst_fp_cneg, blst_p1, blst_p1_affine, blst_p1_affine_in_g1,
-    blst_p1_deserialize, blst_p1_from_affine, blst_p1_serialize, blst_p1_uncompress,
+    blst_p1_deserialize, blst_p1_from_affine, blst_p1_mult, blst_p1s_mult_pippenger, blst_p1_serialize, blst_p1_uncompress,
     blst_p1_add_or_double, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
     blst_p2_affine, blst_p2_affine_in_g2, blst_p2_uncompress, limb_t, MultiPoint, BLST_ERROR,
 };
@@ -158,6 +158,13 @@ impl Scalars {
 /// points when either occurs (a copy costs ≈ 1% of the MSM); magnitudes are re-packed to
 /// ⌈bits/8⌉ bytes for the pippenger of `bits` bits; one-bit MSMs are subset sums.
 fn msm_signed(points: &[blst_p1_affine], scalars: &Scalars) -> blst_p1 {
+    msm_signed_with(points, scalars, false)
+}
+
+/// `msm_signed`, with `serial` choosing a single-threaded pippenger on the calling thread for
+/// the MSMs below `TILED_MIN_POINTS` (blst's `mult` hands even a handful of points to its
+/// thread pool, whose wake-ups dominate an MSM of a few dozen points).
+fn msm_signed_with(points: &[blst_p1_affine], scalars: &Scalars, serial: bool) -> blst_p1 {
     let n = points.len();
     let bits = scalars.max_bits();
     if n == 0 || bits == 0 {
@@ -193,11 +200,35 @@ fn msm_signed(points: &[blst_p1_affine], scalars: &Scalars) -> blst_p1 {
         // nbytes ≤ width: `bits` is the bit length of the largest magnitude.
         packed.extend_from_slice(&scalars.mag(i)[..nbytes]);
     }
-    if pts.len() < TILED_MIN_POINTS {
+    if serial && pts.len() < TILED_MIN_POINTS {
+        serial_pippenger(pts, &packed, bits)
+    } else if pts.len() < TILED_MIN_POINTS {
         pts.mult(&packed, bits)
     } else {
         tiled_pippenger(pts, &packed, bits)
     }
+}
+
+/// Σ s_i·P_i with `bits`-bit little-endian scalars of ⌈bits/8⌉ bytes on the calling thread:
+/// blst's pippenger (a plain scalar multiplication for one point), no thread pool.
+fn serial_pippenger(points: &[blst_p1_affine], scalars: &[u8], bits: usize) -> blst_p1 {
+    let n = points.len();
+    let nbytes = bits.div_ceil(8);
+    debug_assert!(n > 0 && scalars.len() >= n * nbytes);
+    let mut out = blst_p1::default();
+    if n == 1 {
+        unsafe {
+            blst_p1_from_affine(&mut out, &points[0]);
+            let p = out;
+            blst_p1_mult(&mut out, &p, scalars.as_ptr(), bits);
+        }
+        return out;
+    }
+    let mut scratch: Vec<limb_t> = vec![0; unsafe { blst_p1s_mult_pippenger_scratch_sizeof(n) }.div_ceil(std::mem::size_of::<limb_t>())];
+    let p: [*const blst_p1_affine; 2] = [points.as_ptr(), std::ptr::null()];
+    let s: [*const u8; 2] = [scalars.as_ptr(), std::ptr::null()];
+    unsafe { blst_p1s_mult_pippenger(&mut out, p.as_ptr(), n, s.as_ptr(), bits, scratch.as_mut_ptr()) };
+    out
 }
 
 /// Below this many points blst's own `mult` (which picks its tiling for full-size scalars)
@@ -530,6 +561,30 @@ pub fn msm_full_points(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) 
         }
         let scalars = full_scalars(&mags, &signs)?;
         Ok(serialize_p1(&msm_signed(&pts, &scalars)))
+    })
+}
+
+/// Points at most `msmFullPointsSerial` takes: it is for the verifier's small MSMs.
+const SERIAL_MAX_POINTS: usize = 32;
+
+/// `msmFullPoints` for at most `SERIAL_MAX_POINTS` points, entirely on the calling thread (no
+/// thread spawned for parsing, no pool for the pippenger): same inputs, same result.
+#[napi(js_name = "msmFullPointsSerial")]
+pub fn msm_full_points_serial(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
+    guarded("msmFullPointsSerial", || {
+        if !points.len().is_multiple_of(G1_AFFINE_BYTES) {
+            return Err(invalid(format!("point bytes: length {} is not a multiple of {G1_AFFINE_BYTES}", points.len())));
+        }
+        let n = points.len() / G1_AFFINE_BYTES;
+        if n > SERIAL_MAX_POINTS {
+            return Err(invalid(format!("msmFullPointsSerial: {n} points, at most {SERIAL_MAX_POINTS}")));
+        }
+        let pts = points.chunks_exact(G1_AFFINE_BYTES).enumerate().map(|(i, b)| parse_affine(b, i)).collect::<Result<Vec<_>>>()?;
+        if pts.len() != signs.len() {
+            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
+        }
+        let scalars = full_scalars(&mags, &signs)?;
+        Ok(serialize_p1(&msm_signed_with(&pts, &scalars, true)))
     })
 }
 
