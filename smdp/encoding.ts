@@ -9,7 +9,7 @@
  * Decoding a G1 point costs a square root and a subgroup check (Scott's endomorphism test in
  * `g1-subgroup.ts`, ≈ 0.5 ms in pure JS); verifiers decode each proof point once.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { badInput } from './errors.ts';
 import { Fp, G1, G2, R, bls, type G1Point, type G2Point } from './field.ts';
 import { curveOps } from './curve-ops.ts';
@@ -30,9 +30,7 @@ export function bigintToBytes(x: bigint, len: number): Uint8Array {
   if (x < 0n) throw new Error(`bigintToBytes: expected a non-negative integer, got ${x}`);
   const hex = x.toString(16).padStart(len * 2, '0');
   if (hex.length > len * 2) throw new Error(`bigintToBytes: ${x} does not fit in ${len} bytes`);
-  const out = new Uint8Array(len);
-  for (let i = 0; i < len; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return hexToBytes(hex);
 }
 
 export function encodeScalar(x: bigint): Uint8Array {
