@@ -23,8 +23,8 @@ use std::sync::{Arc, OnceLock};
 
 use blst::{
     blst_fp12, blst_fp12_is_one, blst_fp_cneg, blst_p1, blst_p1_affine, blst_p1_affine_in_g1,
-    blst_p1_deserialize, blst_p1_from_affine, blst_p1_mult, blst_p1s_mult_pippenger, blst_p1_serialize, blst_p1_uncompress,
-    blst_p1_add_or_double, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
+    blst_p1_deserialize, blst_p1_from_affine, blst_p1_serialize, blst_p1_uncompress,
+    blst_p1_add_or_double, blst_p1_add_or_double_affine, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
     blst_p2_affine, blst_p2_affine_in_g2, blst_p2_uncompress, limb_t, MultiPoint, BLST_ERROR,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -209,26 +209,49 @@ fn msm_signed_with(points: &[blst_p1_affine], scalars: &Scalars, serial: bool) -
     }
 }
 
-/// Σ s_i·P_i with `bits`-bit little-endian scalars of ⌈bits/8⌉ bytes on the calling thread:
-/// blst's pippenger (a plain scalar multiplication for one point), no thread pool.
+/// Σ s_i·P_i with `bits`-bit little-endian scalars of ⌈bits/8⌉ bytes on the calling thread
+/// (no thread pool), by whichever is modelled cheaper: double-and-add over the bits, all
+/// points at once (`bits` doublings and one mixed addition per set bit: the verifier's
+/// range checks have power-of-two weights, one set bit each), or blst tile pippengers on the
+/// tiling `choose_tiling` picks for one thread.
 fn serial_pippenger(points: &[blst_p1_affine], scalars: &[u8], bits: usize) -> blst_p1 {
     let n = points.len();
     let nbytes = bits.div_ceil(8);
-    debug_assert!(n > 0 && scalars.len() >= n * nbytes);
-    let mut out = blst_p1::default();
-    if n == 1 {
-        unsafe {
-            blst_p1_from_affine(&mut out, &points[0]);
-            let p = out;
-            blst_p1_mult(&mut out, &p, scalars.as_ptr(), bits);
+    let set_bits: usize = scalars[..n * nbytes].iter().map(|b| b.count_ones() as usize).sum();
+    let horner = (bits + set_bits) as f64;
+    let t = choose_tiling(n, bits, 1);
+    let pippenger = t.windows as f64 * (n as f64 + BUCKET_REDUCE_COST * (1u64 << (t.window - 1)) as f64) + bits as f64;
+    let mut acc = blst_p1::default();
+    if horner <= pippenger {
+        for b in (0..bits).rev() {
+            unsafe { blst_p1_double(&mut acc, &acc) };
+            let (byte, mask) = (b / 8, 1u8 << (b % 8));
+            for (i, p) in points.iter().enumerate() {
+                if scalars[i * nbytes + byte] & mask != 0 {
+                    unsafe { blst_p1_add_or_double_affine(&mut acc, &acc, p) };
+                }
+            }
         }
-        return out;
+        return acc;
     }
-    let mut scratch: Vec<limb_t> = vec![0; unsafe { blst_p1s_mult_pippenger_scratch_sizeof(n) }.div_ceil(std::mem::size_of::<limb_t>())];
+    let scratch_words = unsafe { blst_p1s_mult_pippenger_scratch_sizeof(0) } / 8;
+    let mut scratch: Vec<limb_t> = vec![0; scratch_words << (t.window - 1)];
     let p: [*const blst_p1_affine; 2] = [points.as_ptr(), std::ptr::null()];
-    let s: [*const u8; 2] = [scalars.as_ptr(), std::ptr::null()];
-    unsafe { blst_p1s_mult_pippenger(&mut out, p.as_ptr(), n, s.as_ptr(), bits, scratch.as_mut_ptr()) };
-    out
+    let sc: [*const u8; 2] = [scalars.as_ptr(), std::ptr::null()];
+    // Horner over the windows, top first (one chunk: all points).
+    for w in (0..t.windows).rev() {
+        if w + 1 < t.windows {
+            for _ in 0..t.window {
+                unsafe { blst_p1_double(&mut acc, &acc) };
+            }
+        }
+        let mut tile = blst_p1::default();
+        unsafe {
+            blst_p1s_tile_pippenger(&mut tile, p.as_ptr(), n, sc.as_ptr(), bits, scratch.as_mut_ptr(), w * t.window, t.window);
+            blst_p1_add_or_double(&mut acc, &acc, &tile);
+        }
+    }
+    acc
 }
 
 /// Below this many points blst's own `mult` (which picks its tiling for full-size scalars)
