@@ -258,6 +258,11 @@ describe('impliedCommitmentMatches (one MSM) agrees with impliedCommitment equal
         for (const target of targets) {
           const want = implied.equals(target);
           assert.equal(impliedCommitmentMatches(cs, w, B, target), want, `B = ${B}, target ${want ? 'equal' : 'different'}`);
+          // As C_ft and C_base apart: target = (target + Q) − Q, and with C_ft = C_base.
+          const q = pt(101n);
+          assert.equal(impliedCommitmentMatches(cs, w, B, target.add(q), q), want, `B = ${B}, target + Q minus Q`);
+          assert.equal(impliedCommitmentMatches(cs, w, B, q, q), implied.is0(), `B = ${B}, C_ft = C_base`);
+          assert.equal(impliedCommitmentMatches(cs, w, B, target, target), implied.is0(), `B = ${B}, target minus itself`);
         }
       }
     }

@@ -103,7 +103,7 @@ export function verifyNormBound(N: number, st: BlockStatement, proof: NormProof)
   const v = verifyRange(t, 'norm', proof.range, mu, B, d.class === 'norm');
   if (!v.ok) return blockRejected(v.reason);
   // Linear check: C_ft − C_base = Σ_j w_j C_{β_j} − [B]_1.
-  if (!impliedCommitmentMatches(proof.range.bitCommitments, rangeWeights(B), B, st.cFt.subtract(st.cBase))) {
+  if (!impliedCommitmentMatches(proof.range.bitCommitments, rangeWeights(B), B, st.cFt, st.cBase)) {
     return blockRejected('norm: C_ft − C_base differs from the commitment the bit vectors define');
   }
   const S = proof.range.squaredNorm;

@@ -269,11 +269,13 @@ export function impliedCommitment(cs: readonly G1Point[], weights: readonly bigi
 }
 
 /**
- * Σ_j w_j·C_j − [B]_1 == target, as one MSM (curve backend) over [C_0 … C_{ℓ−1}, g1, target]
- * with scalars [w_0 … w_{ℓ−1}, −B, −1]: the sum is the identity exactly when the equality
- * holds. The verifier's form of `impliedCommitment(cs, weights, B).equals(target)`.
+ * Σ_j w_j·C_j − [B]_1 == target − minus, as one MSM (curve backend) over
+ * [C_0 … C_{ℓ−1}, g1, target, minus] with scalars [w_0 … w_{ℓ−1}, −B, −1, 1]: the sum is the
+ * identity exactly when the equality holds. The verifier's form of
+ * `impliedCommitment(cs, weights, B).equals(target.subtract(minus))`; passing C_ft and C_base
+ * apart keeps decoded (already affine) points affine, with no inversion for their difference.
  */
-export function impliedCommitmentMatches(cs: readonly G1Point[], weights: readonly bigint[], B: bigint, target: G1Point): boolean {
+export function impliedCommitmentMatches(cs: readonly G1Point[], weights: readonly bigint[], B: bigint, target: G1Point, minus: G1Point = G1.ZERO): boolean {
   if (cs.length !== weights.length) throw new Error(`impliedCommitmentMatches: ${cs.length} commitments for ${weights.length} weights`);
   const points: G1Point[] = [];
   const scalars: bigint[] = [];
@@ -286,6 +288,7 @@ export function impliedCommitmentMatches(cs: readonly G1Point[], weights: readon
   for (let j = 0; j < cs.length; j++) term(cs[j]!, Fr.create(weights[j]!));
   term(G1.BASE, Fr.neg(Fr.create(B)));
   term(target, Fr.neg(1n));
+  term(minus, 1n);
   if (points.length === 0) return true;
   return curveOps().msmFull(toAffineAll(points), scalars).is0();
 }
