@@ -84,11 +84,13 @@ export function encodeG1(p: G1Point): Uint8Array {
 
 /** Encode many points with one field inversion (batch normalisation). */
 export function encodeG1s(points: readonly G1Point[]): Uint8Array[] {
-  if (points.every((p) => knownEncodings.has(p))) return points.map((p) => knownEncodings.get(p)!.slice());
-  const live = points.filter((p) => !p.is0() && p.Z !== 1n);
-  const inv = Fp.invertBatch(live.map((p) => p.Z));
+  // Decoded points (and the identity) need no work; the rest share one inversion.
+  const live = points.filter((p) => !p.is0() && p.Z !== 1n && !knownEncodings.has(p));
+  const inv = live.length === 0 ? [] : Fp.invertBatch(live.map((p) => p.Z));
   let k = 0;
   return points.map((p) => {
+    const known = knownEncodings.get(p);
+    if (known !== undefined) return known.slice();
     if (p.is0()) return G1_INFINITY.slice();
     if (p.Z === 1n) return encodeG1Affine(p.X, p.Y);
     const zi = inv[k++]!;
