@@ -23,7 +23,13 @@ const P = Fp.ORDER;
 const HALF_P = (P - 1n) / 2n;
 
 export function bytesToBigint(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt('0x' + bytesToHex(b));
+  if (b.length === 0) return 0n;
+  if (b.length % 8 !== 0) return BigInt('0x' + bytesToHex(b));
+  // Scalars and challenges (32 / 64 bytes): big-endian 64-bit words, no hex string.
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let x = v.getBigUint64(0);
+  for (let i = 8; i < b.length; i += 8) x = (x << 64n) | v.getBigUint64(i);
+  return x;
 }
 
 export function bigintToBytes(x: bigint, len: number): Uint8Array {
