@@ -220,7 +220,12 @@ fn serial_pippenger(points: &[blst_p1_affine], scalars: &[u8], bits: usize) -> b
     let set_bits: usize = scalars[..n * nbytes].iter().map(|b| b.count_ones() as usize).sum();
     let horner = (bits + set_bits) as f64;
     let t = choose_tiling(n, bits, 1);
-    let pippenger = t.windows as f64 * (n as f64 + BUCKET_REDUCE_COST * (1u64 << (t.window - 1)) as f64) + bits as f64;
+    // One point (no tiling found) or an oversized window: double-and-add.
+    let pippenger = if n < 2 || t.window > 20 {
+        f64::INFINITY
+    } else {
+        t.windows as f64 * (n as f64 + BUCKET_REDUCE_COST * (1u64 << (t.window - 1)) as f64) + bits as f64
+    };
     let mut acc = blst_p1::default();
     if horner <= pippenger {
         for b in (0..bits).rev() {
