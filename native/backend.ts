@@ -37,6 +37,8 @@ export interface NativeAddon {
   subsetSum(basis: NativeG1Basis, offset: number, bits: Uint8Array): Promise<Buffer>;
   msmFull(basis: NativeG1Basis, offset: number, mags: Uint8Array, signs: Uint8Array): Promise<Buffer>;
   msmFullPoints(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
+  /** `msmFullPoints` on the calling thread, for at most `SERIAL_MSM_MAX` points (absent from older builds). */
+  msmFullPointsSerial?(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
   blstPippenger(basis: NativeG1Basis, offset: number, len: number, scalars: Uint8Array, nbits: number): Buffer;
   g1Decompress(bytes: Uint8Array): Buffer;
   pairingCheck(table: NativeG2Table, g1: Uint8Array, slots: Uint32Array): boolean;
@@ -67,6 +69,9 @@ export interface NativeG2Table {
 const P_FIELD = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn;
 const HALF_R = R >> 1n;
 const AFFINE_BYTES = 96;
+
+/** Most points of an MSM that `msmFullPointsSerial` does (no thread hand-off for small MSMs). */
+export const SERIAL_MSM_MAX = 32;
 
 /** Arrays at least this long are cached and searched for slices. */
 const CACHE_MIN = 64;
@@ -416,7 +421,9 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
       const pts = affineBytes('msmFull', points);
       const { mags, signs } = fullScalarBytes('msmFull', scalars);
       if (points.length === 0) return G1.ZERO;
-      return pointFromBytes(addon.msmFullPoints(pts, mags, signs));
+      // Small MSMs (the verifier's linear checks) on this thread; older addons lack the entry.
+      const out = points.length <= SERIAL_MSM_MAX && addon.msmFullPointsSerial !== undefined ? addon.msmFullPointsSerial(pts, mags, signs) : addon.msmFullPoints(pts, mags, signs);
+      return pointFromBytes(out);
     },
     pairingCheck(vk, P) {
       if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);

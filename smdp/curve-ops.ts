@@ -63,9 +63,8 @@ export function useCurveOps(ops: CurveOps): CurveOps {
 
 /** A point's encoding as a map key (48 bytes → 48 latin1 characters). */
 function encodingKey(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
+  // One call for the whole array (a G1 encoding is 48 bytes, far below argument limits).
+  return String.fromCharCode.apply(null, b as unknown as number[]);
 }
 
 /**

@@ -9,7 +9,7 @@
  * Decoding a G1 point costs a square root and a subgroup check (Scott's endomorphism test in
  * `g1-subgroup.ts`, ≈ 0.5 ms in pure JS); verifiers decode each proof point once.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { badInput } from './errors.ts';
 import { Fp, G1, G2, R, bls, type G1Point, type G2Point } from './field.ts';
 import { curveOps } from './curve-ops.ts';
@@ -23,16 +23,20 @@ const P = Fp.ORDER;
 const HALF_P = (P - 1n) / 2n;
 
 export function bytesToBigint(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt('0x' + bytesToHex(b));
+  if (b.length === 0) return 0n;
+  if (b.length % 8 !== 0) return BigInt('0x' + bytesToHex(b));
+  // Scalars and challenges (32 / 64 bytes): big-endian 64-bit words, no hex string.
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let x = v.getBigUint64(0);
+  for (let i = 8; i < b.length; i += 8) x = (x << 64n) | v.getBigUint64(i);
+  return x;
 }
 
 export function bigintToBytes(x: bigint, len: number): Uint8Array {
   if (x < 0n) throw new Error(`bigintToBytes: expected a non-negative integer, got ${x}`);
   const hex = x.toString(16).padStart(len * 2, '0');
   if (hex.length > len * 2) throw new Error(`bigintToBytes: ${x} does not fit in ${len} bytes`);
-  const out = new Uint8Array(len);
-  for (let i = 0; i < len; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return hexToBytes(hex);
 }
 
 export function encodeScalar(x: bigint): Uint8Array {
@@ -86,11 +90,13 @@ export function encodeG1(p: G1Point): Uint8Array {
 
 /** Encode many points with one field inversion (batch normalisation). */
 export function encodeG1s(points: readonly G1Point[]): Uint8Array[] {
-  if (points.every((p) => knownEncodings.has(p))) return points.map((p) => knownEncodings.get(p)!.slice());
-  const live = points.filter((p) => !p.is0() && p.Z !== 1n);
-  const inv = Fp.invertBatch(live.map((p) => p.Z));
+  // Decoded points (and the identity) need no work; the rest share one inversion.
+  const live = points.filter((p) => !p.is0() && p.Z !== 1n && !knownEncodings.has(p));
+  const inv = live.length === 0 ? [] : Fp.invertBatch(live.map((p) => p.Z));
   let k = 0;
   return points.map((p) => {
+    const known = knownEncodings.get(p);
+    if (known !== undefined) return known.slice();
     if (p.is0()) return G1_INFINITY.slice();
     if (p.Z === 1n) return encodeG1Affine(p.X, p.Y);
     const zi = inv[k++]!;

@@ -99,19 +99,45 @@ export function verifySumcheck(
   return { ok: true, point, finalClaim: cur };
 }
 
-/** The degree-≤d polynomial through (0,e_0)…(d,e_d), evaluated at x (Lagrange form). */
+/** Per degree d: the barycentric weights 1 / Π_{j≠i} (i − j) of the nodes 0 … d (public, fixed). */
+const lagrangeWeights = new Map<number, bigint[]>();
+function weightsFor(d: number): bigint[] {
+  let w = lagrangeWeights.get(d);
+  if (w === undefined) {
+    const dens: bigint[] = [];
+    for (let i = 0; i <= d; i++) {
+      let den = 1n;
+      for (let j = 0; j <= d; j++) if (j !== i) den = Fr.mul(den, Fr.create(BigInt(i - j)));
+      dens.push(den);
+    }
+    w = Fr.invertBatch(dens);
+    if (lagrangeWeights.size >= 64) lagrangeWeights.clear();
+    lagrangeWeights.set(d, w);
+  }
+  return w;
+}
+
+/**
+ * The degree-≤d polynomial through (0,e_0)…(d,e_d), evaluated at x (Lagrange form):
+ * Σ_i e_i·w_i·Π_{j≠i} (x − j), the numerators from prefix and suffix products of (x − j)
+ * (exact also when x is a node), the weights w_i cached per degree.
+ */
 export function interpolateAt(evals: readonly bigint[], x: bigint): bigint {
   const d = evals.length - 1;
+  if (d < 0) return 0n;
+  const w = weightsFor(d);
+  const diff = new Array<bigint>(d + 1);
+  for (let j = 0; j <= d; j++) diff[j] = Fr.sub(x, Fr.create(BigInt(j)));
+  // suffix[i] = Π_{j>i} (x − j)
+  const suffix = new Array<bigint>(d + 1);
+  suffix[d] = 1n;
+  for (let i = d - 1; i >= 0; i--) suffix[i] = Fr.mul(suffix[i + 1]!, diff[i + 1]!);
   let acc = 0n;
+  let prefix = 1n; // Π_{j<i} (x − j)
   for (let i = 0; i <= d; i++) {
-    let num = 1n;
-    let den = 1n;
-    for (let j = 0; j <= d; j++) {
-      if (j === i) continue;
-      num = Fr.mul(num, Fr.sub(x, BigInt(j)));
-      den = Fr.mul(den, Fr.create(BigInt(i - j)));
-    }
-    acc = Fr.add(acc, Fr.mul(evals[i]!, Fr.mul(num, Fr.inv(den))));
+    const e = evals[i]!;
+    if (e !== 0n) acc = Fr.add(acc, Fr.mul(Fr.mul(e, w[i]!), Fr.mul(prefix, suffix[i]!)));
+    prefix = Fr.mul(prefix, diff[i]!);
   }
   return acc;
 }

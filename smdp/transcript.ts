@@ -32,9 +32,19 @@ function u64(n: number): Uint8Array {
   return b;
 }
 
+/** Framed labels of recent labels: verifiers use the same few hundred labels in every block. */
+const framedLabels = new Map<string, Uint8Array>();
+
+/** u32(len) ‖ utf8(label); callers only read it (it may be shared). */
 function framedLabel(label: string): Uint8Array {
-  const l = enc.encode(label);
-  return concatBytes(u32(l.length), l);
+  let f = framedLabels.get(label);
+  if (f === undefined) {
+    const l = enc.encode(label);
+    f = concatBytes(u32(l.length), l);
+    if (framedLabels.size >= 4096) framedLabels.clear();
+    framedLabels.set(label, f);
+  }
+  return f;
 }
 
 export class Transcript {

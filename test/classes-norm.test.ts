@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { pairingCheck } from '../smdp/accumulator.ts';
 import { decodeNormProof, encodeNormProof, proveNormBound, verifyNormBound, type BlockInput, type NormProof } from '../smdp/classes/norm.ts';
-import { commitRange, impliedCommitment, rangeWeights, decomposeInRange } from '../smdp/classes/range.ts';
+import { commitRange, impliedCommitment, impliedCommitmentMatches, rangeWeights, decomposeInRange } from '../smdp/classes/range.ts';
 import type { BlockCheck } from '../smdp/classes/common.ts';
 import { DriftPolicyViolation, SmdpError } from '../smdp/errors.ts';
-import { Fr, G1 } from '../smdp/field.ts';
+import { Fr, G1, type G1Point } from '../smdp/field.ts';
 import { eqTable } from '../smdp/mle.ts';
 import { testMsm } from './backend.ts';
 import { combineVectors, commitField, commitSmall, openAt, type ProverContext } from '../smdp/pst.ts';
@@ -151,13 +151,13 @@ describe('norm and linf blocks', () => {
    * A hand-run prover with a dishonest witness: `bits` are given directly (possibly
    * non-boolean field values) and S is whatever the forger claims.
    */
-  async function forge(drift: DriftSpec, bitVectors: bigint[][], claimedS: bigint | null): Promise<{ statement: BlockStatement; proof: NormProof }> {
+  async function forge(drift: DriftSpec, bitVectors: bigint[][], claimedS: bigint | null, shift: G1Point = G1.ZERO): Promise<{ statement: BlockStatement; proof: NormProof }> {
     const B = drift.class === 'norm' ? 17n : 6n; // ⌊√300⌋ = 17
     const w = rangeWeights(B);
     const cs = [];
     for (const v of bitVectors) cs.push(await commitField(ctx, v.map((x) => Fr.create(x))));
     const inp = await input(drift);
-    const statement: BlockStatement = { ...inp, cFt: inp.cBase.add(impliedCommitment(cs, w, B)) };
+    const statement: BlockStatement = { ...inp, cFt: inp.cBase.add(impliedCommitment(cs, w, B)).add(shift) };
     const t = statementTranscript('fti/block/norm/v1', statement);
     t.absorbG1s('norm.bits', cs);
     if (claimedS !== null) t.absorbScalar('norm.squaredNorm', Fr.create(claimedS));
@@ -195,6 +195,18 @@ describe('norm and linf blocks', () => {
     assert.ok(accepts(verifyNormBound(srs.N, statement, proof)));
   });
 
+  it('a C_ft shifted by g1, proven on its own transcript, fails the linear check (norm and linf)', async () => {
+    for (const [drift, B, S] of [[l2, 17n, 252n], [linf, 6n, null]] as const) {
+      const { statement, proof } = await forge(drift, honestBits(B, delta), S, G1.BASE);
+      const chk = verifyNormBound(srs.N, statement, proof);
+      assert.ok(!chk.valid, `${drift.class}: accepted`);
+      assert.match(chk.reason, /C_ft − C_base differs from the commitment the bit vectors define/);
+      // The same forger without the shift is accepted: the shift alone is what fails.
+      const honest = await forge(drift, honestBits(B, delta), S);
+      assert.ok(accepts(verifyNormBound(srs.N, honest.statement, honest.proof)), `${drift.class}: unshifted rejected`);
+    }
+  });
+
   it('an under-reported S is rejected', async () => {
     const { statement, proof } = await forge(l2, honestBits(17n, delta), 200n);
     assert.ok(!accepts(verifyNormBound(srs.N, statement, proof)));
@@ -227,6 +239,42 @@ describe('norm and linf blocks', () => {
     const ev = proof.range.bitEvals.slice();
     ev[0] = Fr.add(ev[0]!, 1n);
     assert.ok(!accepts(verifyNormBound(srs.N, statement, { ...proof, range: { ...proof.range, bitEvals: ev } })));
+  });
+});
+
+describe('impliedCommitmentMatches (one MSM) agrees with impliedCommitment equality', () => {
+  const pt = (k: bigint): G1Point => G1.BASE.multiply(k);
+  it('on random commitments, targets equal and off by a point, the identity and B = 0', () => {
+    for (const B of [0n, 1n, 6n, 17n, 1000n, (1n << 40n) + 3n]) {
+      const w = rangeWeights(B);
+      const sets: G1Point[][] = [
+        w.map((_, j) => pt(BigInt(j) * 7919n + 11n)),
+        w.map((_, j) => (j % 2 === 0 ? G1.ZERO : pt(BigInt(j) + 5n))),
+        w.map(() => G1.ZERO),
+      ];
+      for (const cs of sets) {
+        const implied = impliedCommitment(cs, w, B);
+        const targets = [implied, implied.add(G1.BASE), implied.subtract(pt(3n)), G1.ZERO, implied.double(), implied.negate()];
+        for (const target of targets) {
+          const want = implied.equals(target);
+          assert.equal(impliedCommitmentMatches(cs, w, B, target), want, `B = ${B}, target ${want ? 'equal' : 'different'}`);
+          // As C_ft and C_base apart: target = (target + Q) − Q, and with C_ft = C_base.
+          const q = pt(101n);
+          assert.equal(impliedCommitmentMatches(cs, w, B, target.add(q), q), want, `B = ${B}, target + Q minus Q`);
+          assert.equal(impliedCommitmentMatches(cs, w, B, q, q), implied.is0(), `B = ${B}, C_ft = C_base`);
+          assert.equal(impliedCommitmentMatches(cs, w, B, target, target), implied.is0(), `B = ${B}, target minus itself`);
+        }
+      }
+    }
+  });
+
+  it('the identity target: matches exactly when the implied commitment is the identity', () => {
+    assert.equal(impliedCommitmentMatches([], [], 0n, G1.ZERO), true, 'B = 0, no bits');
+    assert.equal(impliedCommitmentMatches([], [], 0n, G1.BASE), false, 'B = 0, target g1');
+    const w = rangeWeights(1n); // [1, 2]: Σ = C_0 + 2·C_1 − g1
+    assert.equal(impliedCommitmentMatches([G1.BASE, G1.ZERO], w, 1n, G1.ZERO), true, 'C_0 = g1, C_1 = O, B = 1');
+    assert.equal(impliedCommitmentMatches([G1.ZERO, G1.ZERO], w, 1n, G1.ZERO), false, 'all bits zero, B = 1');
+    assert.equal(impliedCommitmentMatches([G1.ZERO, G1.ZERO], w, 1n, G1.BASE.negate()), true, 'target −g1');
   });
 });
 

@@ -24,6 +24,7 @@ import {
   G2_BYTES,
   SCALAR_BYTES,
   bigintToBytes,
+  bytesToBigint,
   decodeG1,
   decodeG2,
   decodeScalar,
@@ -37,7 +38,7 @@ import { eqEval, eqTable, evaluateMle, foldLowest } from '../smdp/mle.ts';
 import { testMsm } from './backend.ts';
 import { commitField, commitSmall, openAt, verifyOpening, type ProverContext } from '../smdp/pst.ts';
 import { devSrs, devTau, srsFromTau } from '../smdp/srs-insecure-dev.ts';
-import { proveSumcheck, verifySumcheck } from '../smdp/sumcheck.ts';
+import { interpolateAt, proveSumcheck, verifySumcheck } from '../smdp/sumcheck.ts';
 import { Transcript } from '../smdp/transcript.ts';
 
 const P = Fp.ORDER;
@@ -201,6 +202,23 @@ function findG2X(onCurve: boolean): { c0: bigint; c1: bigint } {
 }
 
 describe('encodings', () => {
+  it('bytesToBigint and bigintToBytes agree with the hex reference (any length, offset views)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 72 }), fc.integer({ min: 0, max: 7 }), (raw, off) => {
+        const backing = new Uint8Array(raw.length + off);
+        backing.set(raw, off);
+        const view = backing.subarray(off);
+        const want = raw.length === 0 ? 0n : BigInt('0x' + bytesToHex(raw));
+        assert.equal(bytesToBigint(view), want);
+        if (raw.length > 0) assert.deepEqual(bigintToBytes(want, raw.length), Uint8Array.from(raw));
+        assert.deepEqual(bigintToBytes(want, raw.length + 3), Uint8Array.from([0, 0, 0, ...raw]));
+      }),
+      { seed: FC_SEED, numRuns: 300 },
+    );
+    assert.throws(() => bigintToBytes(256n, 1), /does not fit in 1 bytes/);
+    assert.throws(() => bigintToBytes(-1n, 4), /non-negative/);
+  });
+
   it('scalars round-trip (fast-check) and the extremes 0, r − 1', () => {
     fc.assert(
       fc.property(frArb, (x) => {
@@ -571,6 +589,30 @@ describe('PST openings', () => {
 });
 
 describe('sumcheck', () => {
+  it('interpolateAt is the Lagrange interpolation through 0 … d (degrees 0 … 6, at the nodes too)', () => {
+    const naive = (e: readonly bigint[], x: bigint): bigint => {
+      let acc = 0n;
+      for (let i = 0; i < e.length; i++) {
+        let num = 1n;
+        let den = 1n;
+        for (let j = 0; j < e.length; j++) {
+          if (j === i) continue;
+          num = Fr.mul(num, Fr.sub(x, BigInt(j)));
+          den = Fr.mul(den, Fr.create(BigInt(i - j)));
+        }
+        acc = Fr.add(acc, Fr.mul(e[i]!, Fr.mul(num, Fr.inv(den))));
+      }
+      return acc;
+    };
+    fc.assert(
+      fc.property(fc.array(frArb, { minLength: 1, maxLength: 7 }), frArb, (e, x) => {
+        assert.equal(interpolateAt(e, x), naive(e, x));
+        for (let k = 0; k < e.length; k++) assert.equal(interpolateAt(e, BigInt(k)), e[k], `at node ${k}`);
+      }),
+      { seed: FC_SEED, numRuns: 100 },
+    );
+  });
+
   const product = (vals: readonly bigint[]): bigint => vals.reduce((a, b) => Fr.mul(a, b), 1n);
   const claimOf = (tables: readonly (readonly bigint[])[]): bigint => {
     let s = 0n;

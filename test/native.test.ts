@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { ADDON_PATH, loadAddon } from '../native/loader.ts';
-import { affineBytes, nativeCurveOps, nativeMsmBackend, type NativeAddon } from '../native/backend.ts';
+import { affineBytes, nativeCurveOps, nativeMsmBackend, pointFromBytes, type NativeAddon } from '../native/backend.ts';
 import { PendingAccumulator, pairingCheck, pairingCheckJs } from '../smdp/accumulator.ts';
 import { curveOps, jsCurveOps, useCurveOps, withPrefetchedG1, type CurveOps } from '../smdp/curve-ops.ts';
 import { decodeG1, decodeG1Js, encodeG1 } from '../smdp/encoding.ts';
@@ -231,6 +231,54 @@ describe('native backend vs JS', { skip }, () => {
       assert.ok((await msm.msmFull(BASIS.slice(0, 7), new Array<bigint>(7).fill(0n))).is0(), 'zero scalars');
       const dup = [BASIS[3]!, BASIS[3]!, negate(BASIS[3]!)];
       assert.ok((await msm.msmFull(dup, [5n, R - 2n, 3n])).is0(), '5P − 2P − 3P = O');
+    });
+
+    it('msmFullPointsSerial (≤ 32 points, no threads) gives msmFullPoints\' bytes and the JS point', () => {
+      assert.equal(typeof addon.msmFullPointsSerial, 'function', 'the addon exports msmFullPointsSerial');
+      const serial = addon.msmFullPointsSerial!.bind(addon);
+      /** Signed 32-byte little-endian magnitudes, as native/backend.ts sends them. */
+      const encode = (s: readonly bigint[]): { mags: Buffer; signs: Uint8Array } => {
+        const mags = Buffer.alloc(s.length * 32);
+        const signs = new Uint8Array(s.length);
+        s.forEach((x, i) => {
+          const neg = x > HALF;
+          signs[i] = neg ? 1 : 0;
+          mags.write((neg ? R - x : x).toString(16).padStart(64, '0'), i * 32, 'hex');
+          mags.subarray(i * 32, i * 32 + 32).reverse();
+        });
+        return { mags, signs };
+      };
+      const both = (pts: readonly G1Affine[], s: readonly bigint[], what: string): void => {
+        const bytes = affineBytes('test', pts);
+        const { mags, signs } = encode(s);
+        const a = addon.msmFullPoints(bytes, mags, signs);
+        const b = serial(bytes, mags, signs);
+        assert.equal(Buffer.from(b).toString('hex'), Buffer.from(a).toString('hex'), what);
+        assertPointEq(curve.msmFull(pts, s), msmFull(pts, s), `${what} (curve ops vs JS)`);
+      };
+      for (const n of [1, 2, 3, 5, 8, 17, 31, 32]) {
+        both(BASIS.slice(40, 40 + n), randomField(n, 7 * n + 1), `random n=${n}`);
+        both(BASIS.slice(80, 80 + n), randomInts(n, 33, n).map((x) => (x < 0 ? R + BigInt(x) : BigInt(x))), `33-bit signed n=${n}`);
+      }
+      const edge = [0n, 1n, R - 1n, HALF, HALF + 1n, 2n, R - 2n, (1n << 254n) - 1n];
+      both(BASIS.slice(0, edge.length), edge, 'edge scalars');
+      both([BASIS[9]!], [R - 1n], 'one point, −1');
+      both([BASIS[9]!], [0n], 'one point, zero scalar');
+      both([BASIS[9]!], [123456789n], 'one point');
+      both(BASIS.slice(0, 7), new Array<bigint>(7).fill(0n), 'all scalars zero');
+      both([BASIS[3]!, BASIS[3]!, negate(BASIS[3]!)], [5n, R - 2n, 3n], 'cancelling to the identity');
+      both([BASIS[3]!, negate(BASIS[3]!)], [1n, 1n], 'P + (−P): a one-bit MSM to the identity');
+      const z = serial(affineBytes('test', [BASIS[3]!, negate(BASIS[3]!)]), encode([1n, 1n]).mags, Uint8Array.of(0, 0));
+      assert.ok(pointFromBytes(z).is0(), 'the identity comes back as the identity');
+      // The identity has no affine form: both entries reject the all-zero encoding alike.
+      const zero = new Uint8Array(96);
+      const one = encode([5n]);
+      assert.throws(() => addon.msmFullPoints(zero, one.mags, one.signs), /point 0 is not on the curve/);
+      assert.throws(() => serial(zero, one.mags, one.signs), /point 0 is not on the curve/);
+      // Length checks, and the size limit of the serial entry.
+      assert.throws(() => serial(affineBytes('test', BASIS.slice(0, 2)), one.mags, one.signs), /expected 2 scalars, got 1/);
+      const big = encode(new Array<bigint>(33).fill(1n));
+      assert.throws(() => serial(affineBytes('test', BASIS.slice(0, 33)), big.mags, big.signs), /at most 32/);
     });
 
     it('rejects scalars outside [0, r) and length mismatches with the same messages', async () => {

@@ -24,7 +24,7 @@ use std::sync::{Arc, OnceLock};
 use blst::{
     blst_fp12, blst_fp12_is_one, blst_fp_cneg, blst_p1, blst_p1_affine, blst_p1_affine_in_g1,
     blst_p1_deserialize, blst_p1_from_affine, blst_p1_serialize, blst_p1_uncompress,
-    blst_p1_add_or_double, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
+    blst_p1_add_or_double, blst_p1_add_or_double_affine, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
     blst_p2_affine, blst_p2_affine_in_g2, blst_p2_uncompress, limb_t, MultiPoint, BLST_ERROR,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -158,6 +158,13 @@ impl Scalars {
 /// points when either occurs (a copy costs ≈ 1% of the MSM); magnitudes are re-packed to
 /// ⌈bits/8⌉ bytes for the pippenger of `bits` bits; one-bit MSMs are subset sums.
 fn msm_signed(points: &[blst_p1_affine], scalars: &Scalars) -> blst_p1 {
+    msm_signed_with(points, scalars, false)
+}
+
+/// `msm_signed`, with `serial` choosing a single-threaded pippenger on the calling thread for
+/// the MSMs below `TILED_MIN_POINTS` (blst's `mult` hands even a handful of points to its
+/// thread pool, whose wake-ups dominate an MSM of a few dozen points).
+fn msm_signed_with(points: &[blst_p1_affine], scalars: &Scalars, serial: bool) -> blst_p1 {
     let n = points.len();
     let bits = scalars.max_bits();
     if n == 0 || bits == 0 {
@@ -193,11 +200,63 @@ fn msm_signed(points: &[blst_p1_affine], scalars: &Scalars) -> blst_p1 {
         // nbytes ≤ width: `bits` is the bit length of the largest magnitude.
         packed.extend_from_slice(&scalars.mag(i)[..nbytes]);
     }
-    if pts.len() < TILED_MIN_POINTS {
+    if serial && pts.len() < TILED_MIN_POINTS {
+        serial_pippenger(pts, &packed, bits)
+    } else if pts.len() < TILED_MIN_POINTS {
         pts.mult(&packed, bits)
     } else {
         tiled_pippenger(pts, &packed, bits)
     }
+}
+
+/// Σ s_i·P_i with `bits`-bit little-endian scalars of ⌈bits/8⌉ bytes on the calling thread
+/// (no thread pool), by whichever is modelled cheaper: double-and-add over the bits, all
+/// points at once (`bits` doublings and one mixed addition per set bit: the verifier's
+/// range checks have power-of-two weights, one set bit each), or blst tile pippengers on the
+/// tiling `choose_tiling` picks for one thread.
+fn serial_pippenger(points: &[blst_p1_affine], scalars: &[u8], bits: usize) -> blst_p1 {
+    let n = points.len();
+    let nbytes = bits.div_ceil(8);
+    let set_bits: usize = scalars[..n * nbytes].iter().map(|b| b.count_ones() as usize).sum();
+    let horner = (bits + set_bits) as f64;
+    let t = choose_tiling(n, bits, 1);
+    // One point (no tiling found) or an oversized window: double-and-add.
+    let pippenger = if n < 2 || t.window > 20 {
+        f64::INFINITY
+    } else {
+        t.windows as f64 * (n as f64 + BUCKET_REDUCE_COST * (1u64 << (t.window - 1)) as f64) + bits as f64
+    };
+    let mut acc = blst_p1::default();
+    if horner <= pippenger {
+        for b in (0..bits).rev() {
+            unsafe { blst_p1_double(&mut acc, &acc) };
+            let (byte, mask) = (b / 8, 1u8 << (b % 8));
+            for (i, p) in points.iter().enumerate() {
+                if scalars[i * nbytes + byte] & mask != 0 {
+                    unsafe { blst_p1_add_or_double_affine(&mut acc, &acc, p) };
+                }
+            }
+        }
+        return acc;
+    }
+    let scratch_words = unsafe { blst_p1s_mult_pippenger_scratch_sizeof(0) } / 8;
+    let mut scratch: Vec<limb_t> = vec![0; scratch_words << (t.window - 1)];
+    let p: [*const blst_p1_affine; 2] = [points.as_ptr(), std::ptr::null()];
+    let sc: [*const u8; 2] = [scalars.as_ptr(), std::ptr::null()];
+    // Horner over the windows, top first (one chunk: all points).
+    for w in (0..t.windows).rev() {
+        if w + 1 < t.windows {
+            for _ in 0..t.window {
+                unsafe { blst_p1_double(&mut acc, &acc) };
+            }
+        }
+        let mut tile = blst_p1::default();
+        unsafe {
+            blst_p1s_tile_pippenger(&mut tile, p.as_ptr(), n, sc.as_ptr(), bits, scratch.as_mut_ptr(), w * t.window, t.window);
+            blst_p1_add_or_double(&mut acc, &acc, &tile);
+        }
+    }
+    acc
 }
 
 /// Below this many points blst's own `mult` (which picks its tiling for full-size scalars)
@@ -530,6 +589,30 @@ pub fn msm_full_points(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) 
         }
         let scalars = full_scalars(&mags, &signs)?;
         Ok(serialize_p1(&msm_signed(&pts, &scalars)))
+    })
+}
+
+/// Points at most `msmFullPointsSerial` takes: it is for the verifier's small MSMs.
+const SERIAL_MAX_POINTS: usize = 32;
+
+/// `msmFullPoints` for at most `SERIAL_MAX_POINTS` points, entirely on the calling thread (no
+/// thread spawned for parsing, no pool for the pippenger): same inputs, same result.
+#[napi(js_name = "msmFullPointsSerial")]
+pub fn msm_full_points_serial(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
+    guarded("msmFullPointsSerial", || {
+        if !points.len().is_multiple_of(G1_AFFINE_BYTES) {
+            return Err(invalid(format!("point bytes: length {} is not a multiple of {G1_AFFINE_BYTES}", points.len())));
+        }
+        let n = points.len() / G1_AFFINE_BYTES;
+        if n > SERIAL_MAX_POINTS {
+            return Err(invalid(format!("msmFullPointsSerial: {n} points, at most {SERIAL_MAX_POINTS}")));
+        }
+        let pts = points.chunks_exact(G1_AFFINE_BYTES).enumerate().map(|(i, b)| parse_affine(b, i)).collect::<Result<Vec<_>>>()?;
+        if pts.len() != signs.len() {
+            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
+        }
+        let scalars = full_scalars(&mags, &signs)?;
+        Ok(serialize_p1(&msm_signed_with(&pts, &scalars, true)))
     })
 }
 

@@ -18,7 +18,7 @@ import { combinedCommitmentTerms, powerCombine, type ProverContext } from '../ps
 import { blockVars, statementTranscript, type BlockStatement } from '../statement.ts';
 import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
 import { blockRejected, type BlockCheck } from './common.ts';
-import { commitRange, openRangeBits, proveRange, squareSumFits, verifyRange, type RangeProof } from './range.ts';
+import { commitRange, impliedCommitmentMatches, openRangeBits, proveRange, rangeWeights, squareSumFits, verifyRange, type RangeProof } from './range.ts';
 
 export const NORM_PROTOCOL = 'fti/block/norm/v1';
 
@@ -103,7 +103,7 @@ export function verifyNormBound(N: number, st: BlockStatement, proof: NormProof)
   const v = verifyRange(t, 'norm', proof.range, mu, B, d.class === 'norm');
   if (!v.ok) return blockRejected(v.reason);
   // Linear check: C_ft − C_base = Σ_j w_j C_{β_j} − [B]_1.
-  if (!st.cFt.subtract(st.cBase).equals(v.impliedCommitment)) {
+  if (!impliedCommitmentMatches(proof.range.bitCommitments, rangeWeights(B), B, st.cFt, st.cBase)) {
     return blockRejected('norm: C_ft − C_base differs from the commitment the bit vectors define');
   }
   const S = proof.range.squaredNorm;

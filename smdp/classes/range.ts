@@ -17,7 +17,8 @@
  * Soundness: non-boolean bits survive the zerocheck with probability ≤ (μ + ℓ)/|F| (α, r
  * random); a false S survives with probability ≤ 3μ/|F|.
  */
-import type { PendingAccumulator } from '../accumulator.ts';
+import { toAffineAll, type PendingAccumulator } from '../accumulator.ts';
+import { curveOps } from '../curve-ops.ts';
 import { Fr, G1, R, type G1Point } from '../field.ts';
 import { eqEval, eqTable } from '../mle.ts';
 import type { ProverKernels } from '../kernels.ts';
@@ -208,12 +209,14 @@ export type RangeVerification =
       readonly point: bigint[];
       /** Δ(ρ) = Σ_j w_j β_j(ρ) − B */
       readonly deltaAtPoint: bigint;
-      /** Σ_j w_j·C_{β_j} − [B]_1 = the commitment of Δ the bits define */
-      readonly impliedCommitment: G1Point;
     }
   | { readonly ok: false; readonly reason: string };
 
-/** Transcript-mirroring verification of a range proof over μ variables. */
+/**
+ * Transcript-mirroring verification of a range proof over μ variables. The commitment of Δ
+ * the bits define, Σ_j w_j·C_{β_j} − [B]_1, is not checked here: a caller that binds it to
+ * a commitment checks `impliedCommitmentMatches(proof.bitCommitments, rangeWeights(B), B, target)`.
+ */
 export function verifyRange(t: Transcript, label: string, proof: RangeProof, mu: number, B: bigint, withSquareSum: boolean): RangeVerification {
   const weights = rangeWeights(B);
   const ell = weights.length;
@@ -238,7 +241,7 @@ export function verifyRange(t: Transcript, label: string, proof: RangeProof, mu:
   t.absorbScalars(`${label}.bitEvals`, proof.bitEvals);
   let delta = negB;
   for (let j = 0; j < ell; j++) delta = Fr.add(delta, Fr.mul(wField[j]!, proof.bitEvals[j]!));
-  return { ok: true, point: sc.point, deltaAtPoint: delta, impliedCommitment: impliedCommitment(proof.bitCommitments, weights, B) };
+  return { ok: true, point: sc.point, deltaAtPoint: delta };
 }
 
 /** [B]_1 for recent bounds B: every block of a tensor has the same B (public values). */
@@ -263,6 +266,31 @@ export function impliedCommitment(cs: readonly G1Point[], weights: readonly bigi
     acc = acc.add(top.is0() ? top : top.multiplyUnsafe(weights[ell - 1]!));
   }
   return B === 0n ? acc : acc.subtract(boundPoint(B));
+}
+
+/**
+ * Σ_j w_j·C_j − [B]_1 == target − minus, as one MSM (curve backend) over
+ * [C_0 … C_{ℓ−1}, g1, target, minus] with scalars [w_0 … w_{ℓ−1}, −B, −1, 1]: the sum is the
+ * identity exactly when the equality holds. The verifier's form of
+ * `impliedCommitment(cs, weights, B).equals(target.subtract(minus))`; passing C_ft and C_base
+ * apart keeps decoded (already affine) points affine, with no inversion for their difference.
+ */
+export function impliedCommitmentMatches(cs: readonly G1Point[], weights: readonly bigint[], B: bigint, target: G1Point, minus: G1Point = G1.ZERO): boolean {
+  if (cs.length !== weights.length) throw new Error(`impliedCommitmentMatches: ${cs.length} commitments for ${weights.length} weights`);
+  const points: G1Point[] = [];
+  const scalars: bigint[] = [];
+  const term = (p: G1Point, s: bigint): void => {
+    // The identity adds nothing (and has no affine form); nor does a zero scalar.
+    if (p.is0() || s === 0n) return;
+    points.push(p);
+    scalars.push(s);
+  };
+  for (let j = 0; j < cs.length; j++) term(cs[j]!, Fr.create(weights[j]!));
+  term(G1.BASE, Fr.neg(Fr.create(B)));
+  term(target, Fr.neg(1n));
+  term(minus, 1n);
+  if (points.length === 0) return true;
+  return curveOps().msmFull(toAffineAll(points), scalars).is0();
 }
 
 export type { PendingAccumulator };
