@@ -6,7 +6,6 @@
  * 2 bad input or usage, 1 internal error.
  */
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import type { Command } from './command.ts';
 import { certify, commit, verify } from './commands/certify.ts';
 import { checkWeights } from './commands/check-weights.ts';
@@ -48,19 +47,7 @@ function findCommand(argv: readonly string[]): { cmd: Command; rest: string[] } 
   return undefined;
 }
 
-/**
- * The main thread of a long job coordinates (reads tensors, hands tiles to proving threads,
- * aggregates): its live heap stays small (~30 MiB) while it makes garbage at a high rate.
- * V8 lets the heap grow up to 4× the live size before a full collection, which made the
- * peak RSS of `fti certify` wander with the run's length (GC timing, not data). Growing by
- * 30% keeps the peak flat in model size at a negligible cost on an otherwise idle thread.
- */
-function tuneHeap(): void {
-  v8.setFlagsFromString('--heap-growing-percent=30');
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
-  tuneHeap();
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(topHelp());
     return argv.length === 0 ? EXIT_BAD_INPUT : EXIT_OK;
