@@ -20,7 +20,7 @@ import type { ProverContext } from '../smdp/pst.ts';
 import { G1 } from '../smdp/field.ts';
 import type { TileGeometry } from '../smdp/statement.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
-import { factorTile, lowRankFactorsFromDelta, quantizeFactors, type QuantizedFactors, type RealFactors } from '../model/factors.ts';
+import { exactSquareSum, factorTile, lowRankFactorsFromDelta, quantizeFactors, type QuantizedFactors, type RealFactors } from '../model/factors.ts';
 import { manifestDigest, manifestExpectations, type BaseManifest, type ManifestTensor, type ManifestTile } from '../model/manifest.ts';
 import { FLOAT_DTYPES, planModel, planTensor, tileIndices, type TensorPlan } from '../model/planner.ts';
 import { policyDigest, resolvePolicy, type Policy } from '../model/policy.ts';
@@ -488,33 +488,6 @@ function tensorLevelViolation(p: TensorPlan, delta: Float64Array, s: number): Vi
     if (nz > d.maxNonzeros) return { tensor: p.name, check: 'sparse.nonzeros', measured: `${nz}`, bound: `${d.maxNonzeros}`, detail: `tensor ${p.name}: ${nz} entries changed, the policy allows ${d.maxNonzeros}` };
   }
   return null;
-}
-
-/**
- * Σ x² of integers held exactly in a Float64Array, exact: squares of |x| < 2^26 are summed
- * as doubles while the running sum stays a safe integer (then exact), flushed into a bigint;
- * larger entries go through bigints. (A bigint per entry would make ~3 short-lived heap
- * objects per weight on the main thread — the bulk of its garbage on a large model.)
- */
-export function exactSquareSum(xs: Float64Array): bigint {
-  let S = 0n;
-  let acc = 0;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i]!;
-    if (x === 0) continue;
-    if (x < 67108864 && x > -67108864) {
-      const sq = x * x;
-      if (acc + sq <= Number.MAX_SAFE_INTEGER) {
-        acc += sq;
-        continue;
-      }
-      S += BigInt(acc);
-      acc = sq;
-    } else {
-      S += BigInt(x) * BigInt(x);
-    }
-  }
-  return S + BigInt(acc);
 }
 
 /** A stable job id from the inputs (used when the caller gives none). */

@@ -51,16 +51,7 @@ function readFloatInts(r: ByteReader, field: string): Float64Array {
 }
 
 function readInts(r: ByteReader, field: string): bigint[] {
-  const n = r.count(`${field}.length`, MAX_VECTOR);
-  const raw = r.raw(n * 8, field);
-  const f = new Float64Array(Uint8Array.from(raw).buffer);
-  const out = new Array<bigint>(n);
-  for (let i = 0; i < n; i++) {
-    const v = f[i]!;
-    if (!Number.isSafeInteger(v)) badInput('BAD_VALUE', `${r.what}.${field}[${i}]`, `${v} is not a safe integer`);
-    out[i] = BigInt(v);
-  }
-  return out;
+  return Array.from(readFloatInts(r, field), (v) => BigInt(v));
 }
 
 function magic(r: ByteReader, m: Uint8Array, what: string): void {

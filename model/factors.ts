@@ -167,7 +167,7 @@ function maxAbs(xs: ArrayLike<number>): number {
  * a float accumulator that is flushed to a bigint before it could pass 2^53 (integer sums
  * below 2^53 are exact in float64); larger ones are squared as bigints.
  */
-class ExactSquareSum {
+export class ExactSquareSum {
   private small = 0;
   private big = 0n;
   add(e: number): void {
@@ -188,6 +188,13 @@ class ExactSquareSum {
   total(): bigint {
     return this.big + BigInt(this.small);
   }
+}
+
+/** Exact Σ x² of integers held in a Float64Array (`ExactSquareSum` over every entry). */
+export function exactSquareSum(xs: Float64Array): bigint {
+  const squares = new ExactSquareSum();
+  for (let i = 0; i < xs.length; i++) squares.add(xs[i]!);
+  return squares.total();
 }
 
 /**
