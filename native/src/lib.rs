@@ -81,8 +81,12 @@ fn parse_affines(bytes: &[u8]) -> Result<Vec<blst_p1_affine>> {
         return Err(invalid(format!("point bytes: length {} is not a multiple of {G1_AFFINE_BYTES}", bytes.len())));
     }
     let n = bytes.len() / G1_AFFINE_BYTES;
-    let mut out = vec![blst_p1_affine::default(); n];
     let threads = parallelism().min(n / 4096).max(1);
+    if threads == 1 {
+        // No thread for small inputs (the verifier's MSMs of a few dozen points).
+        return bytes.chunks_exact(G1_AFFINE_BYTES).enumerate().map(|(i, b)| parse_affine(b, i)).collect();
+    }
+    let mut out = vec![blst_p1_affine::default(); n];
     let chunk = n.div_ceil(threads).max(1);
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let handles: Vec<_> = out
@@ -582,14 +586,7 @@ pub fn msm_full(basis: &G1Basis, offset: u32, mags: Uint8Array, signs: Uint8Arra
 /// accumulator evaluation.
 #[napi]
 pub fn msm_full_points(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
-    guarded("msmFullPoints", || {
-        let pts = parse_affines(&points)?;
-        if pts.len() != signs.len() {
-            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
-        }
-        let scalars = full_scalars(&mags, &signs)?;
-        Ok(serialize_p1(&msm_signed(&pts, &scalars)))
-    })
+    guarded("msmFullPoints", || msm_points(&points, &mags, &signs, false))
 }
 
 /// Points at most `msmFullPointsSerial` takes: it is for the verifier's small MSMs.
@@ -599,21 +596,22 @@ const SERIAL_MAX_POINTS: usize = 32;
 /// thread spawned for parsing, no pool for the pippenger): same inputs, same result.
 #[napi(js_name = "msmFullPointsSerial")]
 pub fn msm_full_points_serial(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
-    guarded("msmFullPointsSerial", || {
-        if !points.len().is_multiple_of(G1_AFFINE_BYTES) {
-            return Err(invalid(format!("point bytes: length {} is not a multiple of {G1_AFFINE_BYTES}", points.len())));
-        }
-        let n = points.len() / G1_AFFINE_BYTES;
-        if n > SERIAL_MAX_POINTS {
-            return Err(invalid(format!("msmFullPointsSerial: {n} points, at most {SERIAL_MAX_POINTS}")));
-        }
-        let pts = points.chunks_exact(G1_AFFINE_BYTES).enumerate().map(|(i, b)| parse_affine(b, i)).collect::<Result<Vec<_>>>()?;
-        if pts.len() != signs.len() {
-            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
-        }
-        let scalars = full_scalars(&mags, &signs)?;
-        Ok(serialize_p1(&msm_signed_with(&pts, &scalars, true)))
-    })
+    guarded("msmFullPointsSerial", || msm_points(&points, &mags, &signs, true))
+}
+
+/// The two entries above: parse the points, check the scalars, MSM (`serial`: on this thread,
+/// at most `SERIAL_MAX_POINTS` points).
+fn msm_points(points: &[u8], mags: &[u8], signs: &[u8], serial: bool) -> Result<Buffer> {
+    let n = points.len() / G1_AFFINE_BYTES;
+    if serial && points.len().is_multiple_of(G1_AFFINE_BYTES) && n > SERIAL_MAX_POINTS {
+        return Err(invalid(format!("msmFullPointsSerial: {n} points, at most {SERIAL_MAX_POINTS}")));
+    }
+    let pts = parse_affines(points)?;
+    if pts.len() != signs.len() {
+        return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
+    }
+    let scalars = full_scalars(mags, signs)?;
+    Ok(serialize_p1(&msm_signed_with(&pts, &scalars, serial)))
 }
 
 /// blst's own pippenger on the range with `nbits`-bit little-endian scalars of ⌈nbits/8⌉ bytes
