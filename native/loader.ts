@@ -6,12 +6,15 @@
  *   native the addon must load: an error that says why (not built, failed to load) if not;
  *   js     the pure-JS backend even when the addon is built.
  * `installBackend` also installs the curve ops into smdp (`useCurveOps`) so the synchronous
- * verifier runs on the same backend.
+ * verifier runs on the same backend, and Node's SHA-256 (`useSha256`; the same function as
+ * the pure-JS default, faster) for either choice.
  */
+import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { jsCurveOps, useCurveOps, type CurveOps } from '../smdp/curve-ops.ts';
+import { useSha256 } from '../smdp/hash.ts';
 import { jsMsmBackend, type MsmBackend } from '../smdp/msm.ts';
 import { nativeCurveOps, nativeMsmBackend, type NativeAddon } from './backend.ts';
 
@@ -84,5 +87,12 @@ export function selectBackend(choice: BackendChoice = backendChoice()): Selected
 export function installBackend(choice: BackendChoice = backendChoice()): SelectedBackend {
   const backend = selectBackend(choice);
   useCurveOps(backend.curve);
+  useSha256(nodeSha256);
   return backend;
+}
+
+/** SHA-256 by Node's OpenSSL (one-shot `crypto.hash`), as a plain 32-byte Uint8Array. */
+export function nodeSha256(data: Uint8Array): Uint8Array {
+  const b = hash('sha256', data, 'buffer');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

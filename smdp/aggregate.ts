@@ -53,7 +53,7 @@
  * (The SRS id of each statement is checked by `verifyBlockProof`.) These checks are exact —
  * no soundness error beyond the blocks'.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from './hash.ts';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
 import { PendingAccumulator, pairingCheck } from './accumulator.ts';
 import { ByteWriter } from './bytes.ts';

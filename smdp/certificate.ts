@@ -32,7 +32,7 @@
  * Whether the certificate *holds* is `verifier.ts`'s question.
  */
 import { withPrefetchedG1 } from './curve-ops.ts';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from './hash.ts';
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeG1, encodeG1 } from './encoding.ts';

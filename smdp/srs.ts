@@ -21,7 +21,7 @@
  * The SRS digest enters every transcript and certificate: proofs made under one SRS never
  * verify under another.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from './hash.ts';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { bigintToBytes, bytesToBigint } from './encoding.ts';

@@ -10,7 +10,7 @@
  * next challenge differs. Points are absorbed in canonical compressed form and scalars as
  * 32-byte big-endian, so two encodings of one statement cannot give two transcripts.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from './hash.ts';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { bytesToBigint, encodeG1, encodeG1s, encodeScalar } from './encoding.ts';
 import { R, type G1Point } from './field.ts';
