@@ -39,6 +39,8 @@ export interface NativeAddon {
   msmFullPoints(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
   /** `msmFullPoints` on the calling thread, for at most `SERIAL_MSM_MAX` points (absent from older builds). */
   msmFullPointsSerial?(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
+  /** Several `msmFullPoints` in one call, `counts[g]` points each (absent from older builds). */
+  msmFullPointsGroups?(points: Uint8Array, mags: Uint8Array, signs: Uint8Array, counts: Uint32Array): Buffer;
   blstPippenger(basis: NativeG1Basis, offset: number, len: number, scalars: Uint8Array, nbits: number): Buffer;
   g1Decompress(bytes: Uint8Array): Buffer;
   pairingCheck(table: NativeG2Table, g1: Uint8Array, slots: Uint32Array): boolean;
@@ -96,31 +98,65 @@ export function affineBytes(fn: string, points: readonly G1Affine[]): Buffer {
   return buf;
 }
 
-/** A 96-byte uncompressed result (blst serialisation) as a noble point. */
+/** A 96-byte uncompressed result (blst serialisation) as a noble point (its bytes remembered). */
 export function pointFromBytes(b: Uint8Array, at = 0): G1Point {
   if ((b[at]! & 0x40) !== 0) return G1.ZERO;
   const buf = Buffer.from(b.buffer, b.byteOffset + at, AFFINE_BYTES);
   const x = BigInt('0x' + buf.toString('hex', 0, 48));
   const y = BigInt('0x' + buf.toString('hex', 48, 96));
-  return G1.fromAffine({ x, y });
+  const p = G1.fromAffine({ x, y });
+  affineOf.set(p, buf);
+  return p;
 }
 
 /** Full scalars in [0, r) → 32-byte little-endian magnitudes and signs (s > r/2 ↦ −(r − s)). */
 function fullScalarBytes(fn: string, scalars: readonly bigint[]): { mags: Buffer; signs: Uint8Array } {
   const n = scalars.length;
   const mags = Buffer.alloc(n * 32);
+  const view = new DataView(mags.buffer, mags.byteOffset, mags.byteLength);
   const signs = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const s = scalars[i]!;
     if (typeof s !== 'bigint' || s < 0n || s >= R) throw new Error(`${fn}: scalar ${i} is not in [0, r)`);
     if (s === 0n) continue;
     const negative = s > HALF_R;
-    const m = negative ? R - s : s;
+    let m = negative ? R - s : s;
     signs[i] = negative ? 1 : 0;
-    mags.write(m.toString(16).padStart(64, '0'), i * 32, 32, 'hex');
-    mags.subarray(i * 32, i * 32 + 32).reverse();
+    // Four 64-bit little-endian words, low first (m < 2^255).
+    for (let w = 0; w < 4 && m !== 0n; w++) {
+      view.setBigUint64(i * 32 + w * 8, BigInt.asUintN(64, m), true);
+      m >>= 64n;
+    }
   }
   return { mags, signs };
+}
+
+/**
+ * The 96-byte affine form of points that came out of the addon (decoded proof points, MSM
+ * results): the verifier passes them back into MSMs, and the bytes it already has spare the
+ * bigint → bytes conversion. Entries die with their points.
+ */
+const affineOf = new WeakMap<G1Point, Uint8Array>();
+
+/** Non-identity points → `n × 96` affine bytes (cached forms first, one batch inversion for the rest). */
+function pointsBytes(fn: string, points: readonly G1Point[]): Buffer {
+  const buf = Buffer.alloc(points.length * AFFINE_BYTES);
+  const todo: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const known = affineOf.get(points[i]!);
+    if (known !== undefined) buf.set(known, i * AFFINE_BYTES);
+    else todo.push(i);
+  }
+  if (todo.length > 0) {
+    const affine = toAffineAll(todo.map((i) => points[i]!));
+    todo.forEach((i, k) => {
+      const { x, y } = affine[k]!;
+      if (!(x >= 0n && x < P_FIELD && y >= 0n && y < P_FIELD)) throw new Error(`${fn}: point ${i} has non-canonical coordinates`);
+      writeFp(buf, x, i * AFFINE_BYTES);
+      writeFp(buf, y, i * AFFINE_BYTES + 48);
+    });
+  }
+  return buf;
 }
 
 interface Located {
@@ -186,7 +222,7 @@ function smallScalars(fn: string, scalars: ArrayLike<number>): Float64Array {
   return out;
 }
 
-function checkLength(fn: string, points: readonly G1Affine[], got: number, what: string): void {
+function checkLength(fn: string, points: { readonly length: number }, got: number, what: string): void {
   if (points.length !== got) throw new Error(`${fn}: expected ${points.length} ${what}, got ${got}`);
 }
 
@@ -424,6 +460,21 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
       // Small MSMs (the verifier's linear checks) on this thread; older addons lack the entry.
       const out = points.length <= SERIAL_MSM_MAX && addon.msmFullPointsSerial !== undefined ? addon.msmFullPointsSerial(pts, mags, signs) : addon.msmFullPoints(pts, mags, signs);
       return pointFromBytes(out);
+    },
+    msmGroups(groups) {
+      if (addon.msmFullPointsGroups === undefined) return groups.map((g) => (g.points.length === 0 ? G1.ZERO : this.msmFull(toAffineAll(g.points), g.scalars)));
+      const points: G1Point[] = [];
+      const scalars: bigint[] = [];
+      const counts = new Uint32Array(groups.length);
+      groups.forEach((g, k) => {
+        checkLength('msmGroups', g.points, g.scalars.length, 'scalars');
+        counts[k] = g.points.length;
+        points.push(...g.points);
+        scalars.push(...g.scalars);
+      });
+      const { mags, signs } = fullScalarBytes('msmGroups', scalars);
+      const out = addon.msmFullPointsGroups(pointsBytes('msmGroups', points), mags, signs, counts);
+      return groups.map((_, k) => pointFromBytes(out, k * AFFINE_BYTES));
     },
     pairingCheck(vk, P) {
       if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);

@@ -51,21 +51,20 @@ export class PendingAccumulator {
     return this;
   }
 
-  /** The N+1 points, by one MSM per slot (on the installed curve backend, curve-ops.ts). */
+  /** The N+1 points, by one MSM per slot (one `msmGroups` call on the installed curve backend, curve-ops.ts). */
   evaluate(): G1Point[] {
-    const bySlot: AccTerm[][] = Array.from({ length: this.N + 1 }, () => []);
-    for (const t of this.terms) bySlot[t.slot]!.push(t);
-    const ops = curveOps();
-    return bySlot.map((terms, slot) => {
-      const affine = toAffineAll(terms.map((t) => t.point));
-      const scalars = terms.map((t) => t.scalar);
-      // The g1 term joins slot 0's MSM as one more point.
-      if (slot === 0 && this.g1Scalar !== 0n) {
-        affine.push(G1_AFFINE);
-        scalars.push(this.g1Scalar);
-      }
-      return ops.msmFull(affine, scalars);
-    });
+    const points: G1Point[][] = Array.from({ length: this.N + 1 }, () => []);
+    const scalars: bigint[][] = Array.from({ length: this.N + 1 }, () => []);
+    for (const t of this.terms) {
+      points[t.slot]!.push(t.point);
+      scalars[t.slot]!.push(t.scalar);
+    }
+    // The g1 term joins slot 0's MSM as one more point.
+    if (this.g1Scalar !== 0n) {
+      points[0]!.push(G1.BASE);
+      scalars[0]!.push(this.g1Scalar);
+    }
+    return curveOps().msmGroups(points.map((p, slot) => ({ points: p, scalars: scalars[slot]! })));
   }
 }
 
@@ -91,8 +90,6 @@ export function openingAccumulator(N: number, C: CommitmentTerms, y: bigint, poi
   });
   return acc;
 }
-
-const G1_AFFINE: G1Affine = G1.BASE.toAffine();
 
 type Precompute = ReturnType<typeof bls.utils.calcPairingPrecomputes>;
 const precomputeCache = new WeakMap<VerifierKey, Precompute[]>();

@@ -14,7 +14,13 @@ import { decodeG1Js } from './encoding.ts';
 import { G1, type G1Affine, type G1Point } from './field.ts';
 import { msmFull } from './msm.ts';
 import type { VerifierKey } from './srs.ts';
-import { pairingCheckJs } from './accumulator.ts';
+import { pairingCheckJs, toAffineAll } from './accumulator.ts';
+
+/** One MSM of `msmGroups`: Σ scalars[i]·points[i], scalars in [0, r), points not the identity. */
+export interface MsmGroup {
+  readonly points: readonly G1Point[];
+  readonly scalars: readonly bigint[];
+}
 
 export interface CurveOps {
   /** Backend name, shown by the CLI (e.g. `js-bigint`, `native-blst`). */
@@ -31,6 +37,12 @@ export interface CurveOps {
   decodeG1s(bytes: readonly Uint8Array[], fields: readonly string[]): G1Point[];
   /** Σ s_i·P_i for scalars s_i ∈ [0, r) over affine points (msm.ts `msmFull` contract). */
   msmFull(points: readonly G1Affine[], scalars: readonly bigint[]): G1Point;
+  /**
+   * Several `msmFull`s over non-identity points, one per group (the verifier's accumulator
+   * slots, its linear checks): a backend may run them in one call, keep decoded points in
+   * its own form, and spread the groups over threads. Same values as `msmFull` per group.
+   */
+  msmGroups(groups: readonly MsmGroup[]): G1Point[];
   /** e(P_0, [1]_2)·Π_{j=1..N} e(P_j, [τ_j]_2) == 1 for the N+1 points P (accumulator form). */
   pairingCheck(vk: VerifierKey, P: readonly G1Point[]): boolean;
 }
@@ -41,6 +53,7 @@ export const jsCurveOps: CurveOps = {
   decodeG1: (bytes, field) => decodeG1Js(bytes, field),
   decodeG1s: (bytes, fields) => bytes.map((b, i) => decodeG1Js(b, fields[i] ?? 'g1')),
   msmFull: (points, scalars) => msmFull(points, scalars),
+  msmGroups: (groups) => groups.map((g) => (g.points.length === 0 ? G1.ZERO : msmFull(toAffineAll(g.points), g.scalars))),
   pairingCheck: (vk, P) => pairingCheckJs(vk, P),
 };
 

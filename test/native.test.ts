@@ -281,6 +281,38 @@ describe('native backend vs JS', { skip }, () => {
       assert.throws(() => serial(affineBytes('test', BASIS.slice(0, 33)), big.mags, big.signs), /at most 32/);
     });
 
+    it('msmGroups: one call, every group equal to JS msmFull (empty, small, threaded and ≥ 4096-point groups; decoded, computed and unnormalised points)', () => {
+      assert.equal(typeof addon.msmFullPointsGroups, 'function', 'the addon exports msmFullPointsGroups');
+      const big = buildPoints(4100, 77n).map((p) => G1.fromAffine(p));
+      const decoded = curve.decodeG1s(
+        big.slice(0, 40).map((p) => encodeG1(p)),
+        big.slice(0, 40).map((_, i) => `d[${i}]`),
+      );
+      // Unnormalised (Z ≠ 1) sums, and points that came out of an earlier native MSM.
+      const projective = big.slice(100, 140).map((p, i) => p.add(big[i + 200]!));
+      const computed = curve.msmGroups(big.slice(300, 310).map((p, i) => ({ points: [p], scalars: [BigInt(i + 2)] })));
+      const groups = [
+        { points: [], scalars: [] },
+        { points: [big[1]!], scalars: [R - 1n] },
+        { points: [...decoded.slice(0, 3), ...computed.slice(0, 3)], scalars: [0n, 1n, R - 1n, R >> 1n, (R >> 1n) + 1n, 2n] },
+        { points: [...projective, ...decoded], scalars: randomField(80, 5) },
+        { points: big, scalars: randomField(4100, 6) },
+        ...Array.from({ length: 12 }, (_, g) => ({ points: big.slice(500 + 70 * g, 570 + 70 * g), scalars: randomField(70, 100 + g) })),
+        { points: [big[3]!, big[3]!, big[3]!.negate()], scalars: [5n, R - 2n, 3n] },
+      ];
+      const got = curve.msmGroups(groups);
+      const js = jsCurveOps.msmGroups(groups);
+      assert.equal(got.length, groups.length);
+      groups.forEach((g, k) => {
+        const expected = g.points.length === 0 ? G1.ZERO : msmFull(g.points.map((p) => p.toAffine()), g.scalars);
+        assertPointEq(got[k]!, expected, `group ${k} (${g.points.length} points)`);
+        assertPointEq(js[k]!, expected, `group ${k} (JS ops)`);
+      });
+      assert.ok(got[got.length - 1]!.is0(), '5P − 2P − 3P = O');
+      assert.throws(() => curve.msmGroups([{ points: big.slice(0, 2), scalars: [1n] }]), { message: 'msmGroups: expected 2 scalars, got 1' });
+      assert.throws(() => curve.msmGroups([{ points: big.slice(0, 1), scalars: [R] }]), { message: 'msmGroups: scalar 0 is not in [0, r)' });
+    });
+
     it('rejects scalars outside [0, r) and length mismatches with the same messages', async () => {
       const pts = BASIS.slice(0, 3);
       const bad: bigint[][] = [[0n, R, 1n], [-1n, 0n, 0n], [1n, 2n]];
@@ -487,6 +519,7 @@ describe('curve-ops seam', () => {
       decodeG1: (b, f) => (calls.push('decodeG1'), jsCurveOps.decodeG1(b, f)),
       decodeG1s: (b, f) => (calls.push('decodeG1s'), jsCurveOps.decodeG1s(b, f)),
       msmFull: (p, s) => (calls.push('msmFull'), jsCurveOps.msmFull(p, s)),
+      msmGroups: (g) => (calls.push('msmGroups'), jsCurveOps.msmGroups(g)),
       pairingCheck: (vk, P) => (calls.push('pairingCheck'), jsCurveOps.pairingCheck(vk, P)),
     };
     const previous = useCurveOps(counting);
@@ -499,7 +532,7 @@ describe('curve-ops seam', () => {
       assertPointEq(evaluated[0]!, G1.BASE.multiply(5n), 'slot 0 holds the g1 term');
       assertPointEq(evaluated[1]!, G1.BASE.multiply(21n), 'slot 1 holds 3·(7·g)');
       assert.equal(pairingCheck(srs, evaluated), false);
-      assert.deepEqual(calls, ['decodeG1', 'msmFull', 'msmFull', 'pairingCheck']);
+      assert.deepEqual(calls, ['decodeG1', 'msmGroups', 'pairingCheck']);
     } finally {
       assert.equal(useCurveOps(previous), counting);
     }

@@ -614,6 +614,84 @@ fn msm_points(points: &[u8], mags: &[u8], signs: &[u8], serial: bool) -> Result<
     Ok(serialize_p1(&msm_signed_with(&pts, &scalars, serial)))
 }
 
+/// Several full-scalar MSMs over ad-hoc affine points in one call (the verifier's accumulator
+/// evaluation: one MSM per slot). Group `g` is the next `counts[g]` points and scalars; the
+/// result is `counts.len() × 96` bytes, group by group. Groups of at least `GROUP_THREADED_MIN`
+/// points run one after another on every thread (as `msmFullPoints`); the smaller ones are
+/// spread over the threads, each on one (as `msmFullPointsSerial`), so a dozen MSMs of a few
+/// dozen points cost one boundary crossing and no per-MSM thread pool hand-off.
+/// Groups of `msmFullPointsGroups` at least this large use every thread on their own.
+const GROUP_THREADED_MIN: usize = 256;
+
+#[napi(js_name = "msmFullPointsGroups")]
+pub fn msm_full_points_groups(points: Uint8Array, mags: Uint8Array, signs: Uint8Array, counts: Uint32Array) -> Result<Buffer> {
+    guarded("msmFullPointsGroups", || {
+        let pts = parse_affines(&points)?;
+        if pts.len() != signs.len() {
+            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
+        }
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
+        if total != pts.len() {
+            return Err(invalid(format!("group counts add up to {total}, expected {} points", pts.len())));
+        }
+        let scalars = full_scalars(&mags, &signs)?;
+        let mut ranges = Vec::with_capacity(counts.len());
+        let mut at = 0usize;
+        for &c in counts.iter() {
+            ranges.push((at, at + c as usize));
+            at += c as usize;
+        }
+        let group = |(a, b): (usize, usize), serial: bool| -> blst_p1 {
+            let sub = Scalars { width: scalars.width, mags: scalars.mags[a * scalars.width..b * scalars.width].to_vec(), negative: scalars.negative[a..b].to_vec() };
+            msm_signed_with(&pts[a..b], &sub, serial)
+        };
+        let mut out = vec![blst_p1::default(); ranges.len()];
+        let small: Vec<usize> = (0..ranges.len()).filter(|&g| ranges[g].1 - ranges[g].0 < GROUP_THREADED_MIN).collect();
+        for g in 0..ranges.len() {
+            if ranges[g].1 - ranges[g].0 >= GROUP_THREADED_MIN {
+                out[g] = group(ranges[g], false);
+            }
+        }
+        let small_points: usize = small.iter().map(|&g| ranges[g].1 - ranges[g].0).sum();
+        let threads = parallelism().min(small.len()).min(small_points / 64).max(1);
+        if threads == 1 {
+            for &g in &small {
+                out[g] = group(ranges[g], true);
+            }
+        } else {
+            // Round-robin by size (largest first) so the threads get similar work.
+            let mut order = small.clone();
+            order.sort_by_key(|&g| std::cmp::Reverse(ranges[g].1 - ranges[g].0));
+            let results: Vec<Vec<(usize, blst_p1)>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let mine: Vec<usize> = order.iter().copied().skip(t).step_by(threads).collect();
+                        let group = &group;
+                        let ranges = &ranges;
+                        s.spawn(move || mine.into_iter().map(|g| (g, group(ranges[g], true))).collect::<Vec<_>>())
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            });
+            let mut done = 0;
+            for r in results {
+                for (g, p) in r {
+                    out[g] = p;
+                    done += 1;
+                }
+            }
+            if done != small.len() {
+                return Err(invalid("msmFullPointsGroups: a worker thread panicked"));
+            }
+        }
+        let mut bytes = vec![0u8; out.len() * G1_AFFINE_BYTES];
+        for (g, p) in out.iter().enumerate() {
+            unsafe { blst_p1_serialize(bytes[g * G1_AFFINE_BYTES..].as_mut_ptr(), p) };
+        }
+        Ok(bytes.into())
+    })
+}
+
 /// blst's own pippenger on the range with `nbits`-bit little-endian scalars of ⌈nbits/8⌉ bytes
 /// each, no sign handling: the reference the benchmarks compare `msmFull` with.
 #[napi]

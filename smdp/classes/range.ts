@@ -17,7 +17,7 @@
  * Soundness: non-boolean bits survive the zerocheck with probability ≤ (μ + ℓ)/|F| (α, r
  * random); a false S survives with probability ≤ 3μ/|F|.
  */
-import { toAffineAll, type PendingAccumulator } from '../accumulator.ts';
+import type { PendingAccumulator } from '../accumulator.ts';
 import { curveOps } from '../curve-ops.ts';
 import { Fr, G1, R, type G1Point } from '../field.ts';
 import { eqEval, eqTable } from '../mle.ts';
@@ -290,7 +290,7 @@ export function impliedCommitmentMatches(cs: readonly G1Point[], weights: readon
   term(target, Fr.neg(1n));
   term(minus, 1n);
   if (points.length === 0) return true;
-  return curveOps().msmFull(toAffineAll(points), scalars).is0();
+  return curveOps().msmGroups([{ points, scalars }])[0]!.is0();
 }
 
 export type { PendingAccumulator };
