@@ -42,7 +42,8 @@ export interface NativeAddon {
   /** Several `msmFullPoints` in one call, `counts[g]` points each (absent from older builds). */
   msmFullPointsGroups?(points: Uint8Array, mags: Uint8Array, signs: Uint8Array, counts: Uint32Array): Buffer;
   blstPippenger(basis: NativeG1Basis, offset: number, len: number, scalars: Uint8Array, nbits: number): Buffer;
-  g1Decompress(bytes: Uint8Array): Buffer;
+  /** `checkSubgroup` false: curve check only (absent from older builds' signature: always checked). */
+  g1Decompress(bytes: Uint8Array, checkSubgroup?: boolean): Buffer;
   pairingCheck(table: NativeG2Table, g1: Uint8Array, slots: Uint32Array): boolean;
   rangeSumcheck(
     bits: Uint8Array,
@@ -426,7 +427,7 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
     }
     return t;
   };
-  const decodeMany = (bytes: readonly Uint8Array[], fields: readonly string[]): G1Point[] => {
+  const decodeMany = (bytes: readonly Uint8Array[], fields: readonly string[], subgroup = true): G1Point[] => {
     // Byte checks first; curve work for the rest in one native call; then errors in input
     // order, so the first bad point is the one reported, as with the JS decoder.
     const out = new Array<G1Point>(bytes.length);
@@ -440,7 +441,7 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
         failed.set(i, e);
       }
     });
-    const decoded = todo.length > 0 ? addon.g1Decompress(Buffer.concat(todo.map((i) => bytes[i]!))) : undefined;
+    const decoded = todo.length > 0 ? addon.g1Decompress(Buffer.concat(todo.map((i) => bytes[i]!)), subgroup) : undefined;
     let k = 0;
     for (let i = 0; i < bytes.length; i++) {
       if (failed.has(i)) throw failed.get(i);
@@ -450,7 +451,7 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
   };
   return {
     name: 'native-blst',
-    decodeG1: (bytes, field) => decodeMany([bytes], [field])[0]!,
+    decodeG1: (bytes, field, subgroup) => decodeMany([bytes], [field], subgroup)[0]!,
     decodeG1s: decodeMany,
     msmFull(points, scalars) {
       checkLength('msmFull', points, scalars.length, 'scalars');

@@ -14,6 +14,7 @@
  * exponent, so a transcript-drawn γ makes the fold pass with probability ≤ (F−1)/r.
  */
 import { curveOps } from './curve-ops.ts';
+import { isInG1 } from './g1-subgroup.ts';
 import { Fr, G1, bls, type G1Affine, type G1Point, g1BatchAffine } from './field.ts';
 import type { VerifierKey } from './srs.ts';
 
@@ -105,7 +106,9 @@ function g2Precomputes(vk: VerifierKey): Precompute[] {
 
 /**
  * e(P_0,[1]_2)·Π_j e(P_j,[τ_j]_2) == 1, as one multi-Miller loop and one final
- * exponentiation, on the installed curve backend (curve-ops.ts).
+ * exponentiation, on the installed curve backend (curve-ops.ts). Every P_j must be in G1:
+ * a point with a cofactor component (a proof point is decoded without the subgroup test,
+ * `decodeProofG1`) makes the check fail, on every backend.
  */
 export function pairingCheck(vk: VerifierKey, P: readonly G1Point[]): boolean {
   if (P.length !== vk.N + 1) throw new Error(`pairingCheck: expected ${vk.N + 1} points, got ${P.length}`);
@@ -119,6 +122,7 @@ export function pairingCheckJs(vk: VerifierKey, P: readonly G1Point[]): boolean 
   const live = P.map((p, j) => ({ p, j })).filter(({ p }) => !p.is0());
   if (live.length === 0) return true;
   const affine = toAffineAll(live.map(({ p }) => p));
+  if (!affine.every(({ x, y }) => isInG1(x, y))) return false;
   const Fp12 = bls.fields.Fp12;
   const f = bls.millerLoopBatch(live.map(({ j }, k) => [pre[j]!, affine[k]!.x, affine[k]!.y]));
   return Fp12.eql(Fp12.finalExponentiate(f), Fp12.ONE);

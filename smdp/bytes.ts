@@ -10,7 +10,7 @@ import {
   G1_BYTES,
   G2_BYTES,
   SCALAR_BYTES,
-  decodeG1,
+  decodeG1, decodeProofG1,
   decodeG2,
   decodeScalar,
   encodeG1,
@@ -155,6 +155,11 @@ export class ByteReader {
 
   g1(field: string): G1Point {
     return decodeG1(this.raw(G1_BYTES, field), `${this.what}.${field}`);
+  }
+
+  /** A point of a block proof: G1 membership deferred to the pairing check (`decodeProofG1`). */
+  proofG1(field: string): G1Point {
+    return decodeProofG1(this.raw(G1_BYTES, field), `${this.what}.${field}`);
   }
 
   g2(field: string): G2Point {

@@ -27,14 +27,16 @@ export interface CurveOps {
   readonly name: string;
   /**
    * Decode an untrusted compressed G1 point: BAD_LENGTH, NON_CANONICAL, NOT_ON_CURVE,
-   * NOT_IN_SUBGROUP as `SmdpError`s with `field` naming the point (encoding.ts).
+   * NOT_IN_SUBGROUP as `SmdpError`s with `field` naming the point (encoding.ts). `subgroup`
+   * false (a block proof's points, `decodeProofG1`) skips the G1 membership test: the result
+   * is then a point of E(Fp), settled by `pairingCheck`.
    */
-  decodeG1(bytes: Uint8Array, field: string): G1Point;
+  decodeG1(bytes: Uint8Array, field: string, subgroup?: boolean): G1Point;
   /**
    * Decode many points at once (a backend may do it in parallel); the first bad one throws
    * as `decodeG1` would, with its own field name.
    */
-  decodeG1s(bytes: readonly Uint8Array[], fields: readonly string[]): G1Point[];
+  decodeG1s(bytes: readonly Uint8Array[], fields: readonly string[], subgroup?: boolean): G1Point[];
   /** Σ s_i·P_i for scalars s_i ∈ [0, r) over affine points (msm.ts `msmFull` contract). */
   msmFull(points: readonly G1Affine[], scalars: readonly bigint[]): G1Point;
   /**
@@ -43,15 +45,18 @@ export interface CurveOps {
    * its own form, and spread the groups over threads. Same values as `msmFull` per group.
    */
   msmGroups(groups: readonly MsmGroup[]): G1Point[];
-  /** e(P_0, [1]_2)·Π_{j=1..N} e(P_j, [τ_j]_2) == 1 for the N+1 points P (accumulator form). */
+  /**
+   * e(P_0, [1]_2)·Π_{j=1..N} e(P_j, [τ_j]_2) == 1 for the N+1 points P (accumulator form);
+   * false as well when some P_j is not in G1 (the deferred subgroup check of proof points).
+   */
   pairingCheck(vk: VerifierKey, P: readonly G1Point[]): boolean;
 }
 
 /** The pure-JS backend (noble field arithmetic, msm.ts, noble's multi-pairing). */
 export const jsCurveOps: CurveOps = {
   name: 'js-bigint',
-  decodeG1: (bytes, field) => decodeG1Js(bytes, field),
-  decodeG1s: (bytes, fields) => bytes.map((b, i) => decodeG1Js(b, fields[i] ?? 'g1')),
+  decodeG1: (bytes, field, subgroup = true) => decodeG1Js(bytes, field, subgroup),
+  decodeG1s: (bytes, fields, subgroup = true) => bytes.map((b, i) => decodeG1Js(b, fields[i] ?? 'g1', subgroup)),
   msmFull: (points, scalars) => msmFull(points, scalars),
   msmGroups: (groups) => groups.map((g) => (g.points.length === 0 ? G1.ZERO : msmFull(toAffineAll(g.points), g.scalars))),
   pairingCheck: (vk, P) => pairingCheckJs(vk, P),
@@ -94,12 +99,15 @@ function encodingKey(b: Uint8Array): string {
 export function withPrefetchedG1<T>(scan: () => void, fn: () => T): T {
   const inner = installed;
   if (inner === jsCurveOps) return fn(); // the JS backend decodes one by one anyway
-  const seen = new Map<string, Uint8Array>();
-  const collect = (b: Uint8Array): G1Point => {
-    seen.set(encodingKey(b), b);
+  // Announced encodings by mode: a point decoded without the subgroup test must never answer
+  // a request that wants it (the two modes are cached apart).
+  const seen = [new Map<string, Uint8Array>(), new Map<string, Uint8Array>()];
+  const mode = (subgroup: boolean | undefined): number => (subgroup === false ? 0 : 1);
+  const collect = (b: Uint8Array, subgroup: boolean | undefined): G1Point => {
+    seen[mode(subgroup)]!.set(encodingKey(b), b);
     return PLACEHOLDER;
   };
-  useCurveOps({ ...inner, decodeG1: (b) => collect(b), decodeG1s: (bs) => bs.map((b) => collect(b)) });
+  useCurveOps({ ...inner, decodeG1: (b, _f, sg) => collect(b, sg), decodeG1s: (bs, _f, sg) => bs.map((b) => collect(b, sg)) });
   try {
     scan();
   } catch {
@@ -107,20 +115,26 @@ export function withPrefetchedG1<T>(scan: () => void, fn: () => T): T {
   } finally {
     useCurveOps(inner);
   }
-  if (seen.size === 0) return fn();
-  const keys = [...seen.keys()];
-  let decoded: G1Point[];
-  try {
-    decoded = inner.decodeG1s(
-      keys.map((k) => seen.get(k)!),
-      keys.map(() => 'g1'),
-    );
-  } catch {
-    return fn();
+  if (seen[0]!.size + seen[1]!.size === 0) return fn();
+  const caches: Map<string, G1Point>[] = [];
+  for (const m of [0, 1]) {
+    const keys = [...seen[m]!.keys()];
+    let decoded: G1Point[] = [];
+    if (keys.length > 0) {
+      try {
+        decoded = inner.decodeG1s(
+          keys.map((k) => seen[m]!.get(k)!),
+          keys.map(() => 'g1'),
+          m === 1,
+        );
+      } catch {
+        return fn();
+      }
+    }
+    caches.push(new Map<string, G1Point>(keys.map((k, i) => [k, decoded[i]!])));
   }
-  const cache = new Map<string, G1Point>(keys.map((k, i) => [k, decoded[i]!]));
-  const lookup = (b: Uint8Array, field: string): G1Point => cache.get(encodingKey(b)) ?? inner.decodeG1(b, field);
-  useCurveOps({ ...inner, decodeG1: lookup, decodeG1s: (bs, fields) => bs.map((b, i) => lookup(b, fields[i] ?? 'g1')) });
+  const lookup = (b: Uint8Array, field: string, subgroup: boolean | undefined): G1Point => caches[mode(subgroup)]!.get(encodingKey(b)) ?? inner.decodeG1(b, field, subgroup);
+  useCurveOps({ ...inner, decodeG1: lookup, decodeG1s: (bs, fields, sg) => bs.map((b, i) => lookup(b, fields[i] ?? 'g1', sg)) });
   try {
     return fn();
   } finally {

@@ -7,7 +7,18 @@
  * non-zero identity encoding), NOT_ON_CURVE, NOT_IN_SUBGROUP, SCALAR_OUT_OF_RANGE.
  *
  * Decoding a G1 point costs a square root and a subgroup check (Scott's endomorphism test in
- * `g1-subgroup.ts`, ≈ 0.5 ms in pure JS); verifiers decode each proof point once.
+ * `g1-subgroup.ts`, ≈ 0.5 ms in pure JS; ≈ 55 of the ≈ 75 µs of a native decode);
+ * verifiers decode each proof point once.
+ *
+ * Two G1 decoders:
+ * - `decodeG1` — a point of the subgroup G1: statements (C_base, C_ft), tensor-level values
+ *   (C_B), stated accumulators, keys. NOT_IN_SUBGROUP for anything else.
+ * - `decodeProofG1` — a point of E(Fp) (same byte and curve checks, no subgroup test):
+ *   the commitments and quotients inside a block proof, which the verifier only absorbs into
+ *   transcripts, combines linearly, and compares for equality; their G1 membership is settled
+ *   by the pairing check, which tests every accumulator point for G1 membership first
+ *   (`pairingCheck`, both backends). Why this is sound: smdp/README.md, "Deferred subgroup
+ *   checks".
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { badInput } from './errors.ts';
@@ -159,8 +170,19 @@ export function decodeG1(b: Uint8Array, field = 'g1'): G1Point {
   return curveOps().decodeG1(b, field);
 }
 
-/** The pure-JS G1 decoder (the reference and default backend of `decodeG1`). */
-export function decodeG1Js(b: Uint8Array, field = 'g1'): G1Point {
+/**
+ * Decode an untrusted compressed point of E(Fp) inside a block proof: canonical form and
+ * curve as `decodeG1`, G1 membership deferred to the pairing check (see the file comment).
+ */
+export function decodeProofG1(b: Uint8Array, field = 'g1'): G1Point {
+  return curveOps().decodeG1(b, field, false);
+}
+
+/**
+ * The pure-JS G1 decoder (the reference and default backend of `decodeG1`); `subgroup`
+ * false skips the G1 membership test (`decodeProofG1`).
+ */
+export function decodeG1Js(b: Uint8Array, field = 'g1', subgroup = true): G1Point {
   const { infinity, sort, x } = readCompressedG1(b, field);
   if (infinity) return G1.ZERO;
   const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n); // y² = x³ + 4
@@ -172,7 +194,7 @@ export function decodeG1Js(b: Uint8Array, field = 'g1'): G1Point {
   }
   if (Fp.sqr(y) !== y2) badInput('NOT_ON_CURVE', field, G1_NOT_ON_CURVE);
   if (y > HALF_P !== sort) y = Fp.neg(y);
-  if (!isInG1(x, y)) badInput('NOT_IN_SUBGROUP', field, G1_NOT_IN_SUBGROUP);
+  if (subgroup && !isInG1(x, y)) badInput('NOT_IN_SUBGROUP', field, G1_NOT_IN_SUBGROUP);
   return rememberEncoding(G1.fromAffine({ x, y }), b);
 }
 

@@ -55,8 +55,9 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// Parses an affine point `x ‖ y` (no flags): coordinates below p and on the curve. Subgroup
-/// membership is the caller's contract, as for the JS MSM (SRS points are vouched for by the
-/// SRS digest; verifier points were decoded with a subgroup check).
+/// membership is not required (the MSMs are group arithmetic on E(Fp)): SRS points are
+/// vouched for by the SRS digest; a verifier's proof points are decoded without the subgroup
+/// test and settled by `pairing_check`, which tests its inputs for G1 membership.
 fn parse_affine(b: &[u8], i: usize) -> Result<blst_p1_affine> {
     if b[0] & 0xe0 != 0 {
         return Err(invalid(format!("point {i} has non-canonical coordinates")));
@@ -65,7 +66,10 @@ fn parse_affine(b: &[u8], i: usize) -> Result<blst_p1_affine> {
     match unsafe { blst_p1_deserialize(&mut p, b.as_ptr()) } {
         BLST_ERROR::BLST_SUCCESS => Ok(p),
         BLST_ERROR::BLST_BAD_ENCODING => Err(invalid(format!("point {i} has non-canonical coordinates"))),
-        // (0, ±2) is on the curve but of order 3; it is no basis or proof point either.
+        // (0, ±2): on the curve, of order 3 (blst flags it, having set `p`). Not a G1 point, but
+        // a point of E(Fp) like any other proof point decoded without the subgroup test (or a
+        // combination of them): MSMs take it, `pairing_check`'s G1 test rejects it.
+        BLST_ERROR::BLST_POINT_NOT_IN_GROUP => Ok(p),
         _ => Err(invalid(format!("point {i} is not on the curve"))),
     }
 }
@@ -716,19 +720,21 @@ const DEC_NOT_ON_CURVE: u8 = 2;
 const DEC_NOT_IN_GROUP: u8 = 3;
 const DEC_INFINITY: u8 = 4;
 
-fn decompress_one(src: &[u8], dst: &mut [u8]) {
+fn decompress_one(src: &[u8], dst: &mut [u8], check_subgroup: bool) {
     let mut p = blst_p1_affine::default();
     let status = match unsafe { blst_p1_uncompress(&mut p, src.as_ptr()) } {
         BLST_ERROR::BLST_SUCCESS => {
             if src[0] & 0x40 != 0 {
                 DEC_INFINITY
-            } else if unsafe { blst_p1_affine_in_g1(&p) } {
+            } else if !check_subgroup || unsafe { blst_p1_affine_in_g1(&p) } {
                 DEC_OK
             } else {
                 DEC_NOT_IN_GROUP
             }
         }
         BLST_ERROR::BLST_POINT_NOT_ON_CURVE => DEC_NOT_ON_CURVE,
+        // (0, ±2), of order 3: flagged by blst's decoder itself (with `p` set).
+        BLST_ERROR::BLST_POINT_NOT_IN_GROUP if !check_subgroup => DEC_OK,
         BLST_ERROR::BLST_POINT_NOT_IN_GROUP => DEC_NOT_IN_GROUP,
         _ => DEC_BAD_ENCODING,
     };
@@ -742,26 +748,37 @@ fn decompress_one(src: &[u8], dst: &mut [u8]) {
     }
 }
 
-/// Decompresses `k × 48` bytes of compressed G1 points with the curve and subgroup checks,
-/// in parallel. Returns `k × 97` bytes: a status byte (0 ok, 1 bad encoding, 2 not on the
-/// curve, 3 not in the subgroup, 4 the identity) then the 96-byte uncompressed point.
+/// Decompresses `k × 48` bytes of compressed G1 points with the curve check and, unless
+/// `check_subgroup` is false, the subgroup check (default: checked), in parallel. Returns
+/// `k × 97` bytes: a status byte (0 ok, 1 bad encoding, 2 not on the curve, 3 not in the
+/// subgroup, 4 the identity) then the 96-byte uncompressed point. Unchecked points are points
+/// of E(Fp) whose G1 membership the caller settles later (smdp: proof points, checked through
+/// the accumulator that `pairing_check` tests).
 #[napi]
-pub fn g1_decompress(bytes: Uint8Array) -> Result<Buffer> {
+pub fn g1_decompress(bytes: Uint8Array, check_subgroup: Option<bool>) -> Result<Buffer> {
     guarded("g1Decompress", || {
+        let check = check_subgroup.unwrap_or(true);
         if !bytes.len().is_multiple_of(G1_COMPRESSED_BYTES) {
             return Err(invalid(format!("compressed points: length {} is not a multiple of {G1_COMPRESSED_BYTES}", bytes.len())));
         }
         let k = bytes.len() / G1_COMPRESSED_BYTES;
         let mut out = vec![0u8; k * (G1_AFFINE_BYTES + 1)];
-        let threads = parallelism().min(k / 4).max(1);
+        // Unchecked decoding is ≈ 4× cheaper per point: threads only for larger batches.
+        let threads = parallelism().min(k / if check { 4 } else { 16 }).max(1);
         let chunk = k.div_ceil(threads).max(1);
         let src: &[u8] = &bytes;
+        if threads == 1 {
+            for (i, d) in out.chunks_mut(G1_AFFINE_BYTES + 1).enumerate() {
+                decompress_one(&src[i * G1_COMPRESSED_BYTES..(i + 1) * G1_COMPRESSED_BYTES], d, check);
+            }
+            return Ok(out.into());
+        }
         std::thread::scope(|s| {
             for (c, dst) in out.chunks_mut(chunk * (G1_AFFINE_BYTES + 1)).enumerate() {
                 s.spawn(move || {
                     for (j, d) in dst.chunks_mut(G1_AFFINE_BYTES + 1).enumerate() {
                         let i = c * chunk + j;
-                        decompress_one(&src[i * G1_COMPRESSED_BYTES..(i + 1) * G1_COMPRESSED_BYTES], d);
+                        decompress_one(&src[i * G1_COMPRESSED_BYTES..(i + 1) * G1_COMPRESSED_BYTES], d, check);
                     }
                 });
             }
@@ -806,7 +823,9 @@ impl G2Table {
 
 /// Π_k e(P_k, Q_{slots_k}) == 1 for affine G1 points (`m × 96` bytes, none the identity) and
 /// indices into the table: one multi-Miller loop (split over blst's threads) and one final
-/// exponentiation. An empty product is 1.
+/// exponentiation. An empty product is 1. A point outside the subgroup G1 (a point of E(Fp)
+/// with a cofactor component: decoded without the subgroup check, see `g1_decompress`) fails
+/// the check: every pairing input is tested for G1 membership first.
 #[napi]
 pub fn pairing_check(table: &G2Table, g1: Uint8Array, slots: Uint32Array) -> Result<bool> {
     guarded("pairingCheck", || {
@@ -816,6 +835,9 @@ pub fn pairing_check(table: &G2Table, g1: Uint8Array, slots: Uint32Array) -> Res
         }
         if ps.is_empty() {
             return Ok(true);
+        }
+        if !ps.iter().all(|p| unsafe { blst_p1_affine_in_g1(p) }) {
+            return Ok(false);
         }
         let mut qs = Vec::with_capacity(ps.len());
         for &j in slots.iter() {

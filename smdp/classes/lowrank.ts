@@ -415,7 +415,7 @@ function writeG1s(w: ByteWriter, ps: readonly G1Point[]): void {
 function readG1s(r: ByteReader, field: string, max: number): G1Point[] {
   const n = r.count(`${field}.length`, max);
   const out: G1Point[] = [];
-  for (let i = 0; i < n; i++) out.push(r.g1(`${field}[${i}]`));
+  for (let i = 0; i < n; i++) out.push(r.proofG1(`${field}[${i}]`));
   return out;
 }
 
@@ -450,7 +450,7 @@ export function encodeLowRankProof(p: LowRankProof): Uint8Array {
 export function decodeLowRankProof(bytes: Uint8Array, what = 'proof'): LowRankProof {
   const r = new ByteReader(bytes, what);
   const cB = r.g1('cB');
-  const cA = r.g1('cA');
+  const cA = r.proofG1('cA');
   const present = r.u8('residual.present');
   if (present > 1) badInput('BAD_VALUE', `${what}.residual.present`, `expected 0 or 1, got ${present}`);
   const residual = present === 1 ? readRangeProof(r) : null;

@@ -135,7 +135,7 @@ export function writeRangeProof(w: ByteWriter, p: RangeProof): void {
 export function readRangeProof(r: ByteReader): RangeProof {
   const ell = r.count('bits.length', 256);
   const bitCommitments: G1Point[] = [];
-  for (let j = 0; j < ell; j++) bitCommitments.push(r.g1(`bits[${j}]`));
+  for (let j = 0; j < ell; j++) bitCommitments.push(r.proofG1(`bits[${j}]`));
   const hasS = r.u8('squaredNorm.present');
   if (hasS > 1) badInput('BAD_VALUE', `${r.what}.squaredNorm.present`, `expected 0 or 1, got ${hasS}`);
   const squaredNorm = hasS === 1 ? r.scalar('squaredNorm') : null;
@@ -159,7 +159,7 @@ export function decodeNormProof(bytes: Uint8Array, what = 'proof'): NormProof {
   const range = readRangeProof(r);
   const k = r.count('quotients.length', 64);
   const quotients: G1Point[] = [];
-  for (let i = 0; i < k; i++) quotients.push(r.g1(`quotients[${i}]`));
+  for (let i = 0; i < k; i++) quotients.push(r.proofG1(`quotients[${i}]`));
   r.end();
   return { range, quotients };
 }

@@ -318,14 +318,14 @@ export function encodeSparseHiddenProof(p: SparseHiddenProof): Uint8Array {
 
 export function decodeSparseHiddenProof(bytes: Uint8Array, what = 'proof'): SparseHiddenProof {
   const r = new ByteReader(bytes, what);
-  const selectorCommitment = r.g1('selectorCommitment');
+  const selectorCommitment = r.proofG1('selectorCommitment');
   const claimedNonzeros = r.u32('claimedNonzeros');
   const sumcheck = readSumcheck(r, 'sumcheck');
   const deltaEval = r.scalar('deltaEval');
   const selectorEval = r.scalar('selectorEval');
   const count = r.count('quotients.length', MAX_QUOTIENTS);
   const quotients: G1Point[] = [];
-  for (let i = 0; i < count; i++) quotients.push(r.g1(`quotients[${i}]`));
+  for (let i = 0; i < count; i++) quotients.push(r.proofG1(`quotients[${i}]`));
   r.end();
   return { selectorCommitment, claimedNonzeros, sumcheck, deltaEval, selectorEval, quotients };
 }
