@@ -187,7 +187,8 @@ fn msm_signed_with(points: &[blst_p1_affine], scalars: &Scalars, serial: bool) -
     if n == 0 || bits == 0 {
         return blst_p1::default();
     }
-    if !serial && n >= TILED_MIN_POINTS && (2..=msm::MAX_BITS).contains(&bits) {
+    // (msm.rs keeps a point index and a sign in a u32.)
+    if !serial && (TILED_MIN_POINTS..1 << 31).contains(&n) && (2..=msm::MAX_BITS).contains(&bits) {
         // Small scalars (commitments to integer weights): batch-affine buckets, no copies.
         let mags: Vec<u64> = (0..n).map(|i| scalars.low_u64(i)).collect();
         return msm::msm(points, &mags, &scalars.negative, bits, parallelism());
