@@ -148,6 +148,23 @@ describe('native backend vs JS', { skip }, () => {
       assertPointEq(await msm.msmFull(pts, full), msmFull(pts, full), 'n=4099 full scalars');
     });
 
+    it('above the threshold: repeated points, P with −P in one bucket, one bucket of more than 4096 points', async () => {
+      // Batch-affine buckets (native/src/msm.rs): pairs with equal x (doublings, cancellations),
+      // sums that are the identity and continue, and a bucket carried across groups.
+      const few = [BASIS[0]!, negate(BASIS[0]!), BASIS[1]!, BASIS[1]!, negate(BASIS[2]!)];
+      const pts = Array.from({ length: 9001 }, (_, i) => few[(i * 7 + (i >> 3)) % few.length]!);
+      const small = randomInts(pts.length, 4, 11);
+      assertPointEq(await msm.msmSmall(pts, small), msmSmall(pts, small), 'few points, 4-bit scalars');
+      const wide = randomInts(pts.length, 31, 12);
+      assertPointEq(await msm.msmSmall(pts, wide), msmSmall(pts, wide), 'few points, 31-bit scalars');
+      const same = pts.map((_, i) => (i % 3 === 0 ? -12345 : 12345));
+      assertPointEq(await msm.msmSmall(pts, same), msmSmall(pts, same), 'one magnitude everywhere');
+      const alt = Array.from({ length: 8192 }, (_, i) => (i % 2 === 0 ? BASIS[3]! : negate(BASIS[3]!)));
+      assert.ok((await msm.msmSmall(alt, new Array<number>(alt.length).fill(2 ** 40))).is0(), 'P − P + … is the identity');
+      const fullSmall = wide.map((v) => (v < 0 ? R + BigInt(v) : BigInt(v)));
+      assertPointEq(await msm.msmFull(pts, fullSmall), msmFull(pts, fullSmall), 'full scalars of 31 bits');
+    });
+
     it('accepts number arrays, Int32Array and Float64Array scalars alike', async () => {
       const pts = BASIS.slice(0, 64);
       const s = randomInts(64, 30, 7);

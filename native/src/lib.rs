@@ -11,12 +11,14 @@
 //!   weight is a 33-bit pippenger, not a 255-bit one).
 //!
 //! MSMs use blst's multi-threaded pippenger (`MultiPoint::mult`) with the bit length of the
-//! largest magnitude present, and blst's batch-affine `MultiPoint::add` for subset sums. SRS
-//! bases live in native memory (`G1Basis`) and calls address sub-ranges of them, so points
-//! cross the boundary once. Every entry point validates its inputs and returns an error rather
+//! largest magnitude present, or for small scalars (≤ 62 bits, ≥ 4096 points: commitments)
+//! the batch-affine pippenger of `msm.rs`, and blst's batch-affine `MultiPoint::add` for
+//! subset sums. SRS bases live in native memory (`G1Basis`) and calls address sub-ranges of
+//! them, so points cross the boundary once. Every entry point validates its inputs and returns an error rather
 //! than panicking; panics (none are expected) are caught and turned into errors as well.
 
 mod field;
+mod msm;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock};
@@ -155,6 +157,15 @@ impl Scalars {
         best
     }
 
+    /// The low 64 bits of magnitude i.
+    fn low_u64(&self, i: usize) -> u64 {
+        let m = self.mag(i);
+        let mut b = [0u8; 8];
+        let k = m.len().min(8);
+        b[..k].copy_from_slice(&m[..k]);
+        u64::from_le_bytes(b)
+    }
+
     fn is_zero(&self, i: usize) -> bool {
         self.mag(i).iter().all(|&b| b == 0)
     }
@@ -162,9 +173,11 @@ impl Scalars {
 
 /// Σ ±m_i·P_i over `points` (same length as `scalars`), as a blst projective point.
 ///
-/// Zero scalars are dropped and negative ones applied to −P_i, in a compacted copy of the
-/// points when either occurs (a copy costs ≈ 1% of the MSM); magnitudes are re-packed to
-/// ⌈bits/8⌉ bytes for the pippenger of `bits` bits; one-bit MSMs are subset sums.
+/// Scalars of 2 … 62 bits over at least `TILED_MIN_POINTS` points go to `msm::msm` (signs and
+/// zeros handled there). Otherwise zero scalars are dropped and negative ones applied to −P_i,
+/// in a compacted copy of the points when either occurs (a copy costs ≈ 1% of the MSM);
+/// magnitudes are re-packed to ⌈bits/8⌉ bytes for the pippenger of `bits` bits; one-bit MSMs
+/// are subset sums.
 fn msm_signed(points: &[blst_p1_affine], scalars: &Scalars) -> blst_p1 {
     msm_signed_with(points, scalars, false)
 }
@@ -177,6 +190,12 @@ fn msm_signed_with(points: &[blst_p1_affine], scalars: &Scalars, serial: bool) -
     let bits = scalars.max_bits();
     if n == 0 || bits == 0 {
         return blst_p1::default();
+    }
+    // (msm.rs keeps a point index and a sign in a u32.)
+    if !serial && (TILED_MIN_POINTS..1 << 31).contains(&n) && (2..=msm::MAX_BITS).contains(&bits) {
+        // Small scalars (commitments to integer weights): batch-affine buckets, no copies.
+        let mags: Vec<u64> = (0..n).map(|i| scalars.low_u64(i)).collect();
+        return msm::msm(points, &mags, &scalars.negative, bits, parallelism());
     }
     let nbytes = bits.div_ceil(8);
     let needs_copy = (0..n).any(|i| scalars.negative[i] || scalars.is_zero(i));
