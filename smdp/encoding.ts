@@ -45,6 +45,16 @@ export function bytesToBigint(b: Uint8Array): bigint {
 
 export function bigintToBytes(x: bigint, len: number): Uint8Array {
   if (x < 0n) throw new Error(`bigintToBytes: expected a non-negative integer, got ${x}`);
+  if (len === 32 && x < 1n << 256n) {
+    // Scalars (the verifier writes a few dozen per block): four big-endian 64-bit words.
+    const b = new Uint8Array(32);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(0, x >> 192n);
+    v.setBigUint64(8, BigInt.asUintN(64, x >> 128n));
+    v.setBigUint64(16, BigInt.asUintN(64, x >> 64n));
+    v.setBigUint64(24, BigInt.asUintN(64, x));
+    return b;
+  }
   const hex = x.toString(16).padStart(len * 2, '0');
   if (hex.length > len * 2) throw new Error(`bigintToBytes: ${x} does not fit in ${len} bytes`);
   return hexToBytes(hex);

@@ -62,7 +62,15 @@ export class Transcript {
   }
 
   absorb(label: string, bytes: Uint8Array): this {
-    this.state = sha256(concatBytes(new Uint8Array([1]), this.state, framedLabel(label), u64(bytes.length), bytes));
+    // 0x01 ‖ state ‖ framed label ‖ u64(|bytes|) ‖ bytes, written into one buffer.
+    const fl = framedLabel(label);
+    const buf = new Uint8Array(1 + 32 + fl.length + 8 + bytes.length);
+    buf[0] = 1;
+    buf.set(this.state, 1);
+    buf.set(fl, 33);
+    new DataView(buf.buffer).setBigUint64(33 + fl.length, BigInt(bytes.length));
+    buf.set(bytes, 41 + fl.length);
+    this.state = sha256(buf);
     return this;
   }
 
@@ -94,11 +102,18 @@ export class Transcript {
   /** A challenge in Fr from 64 squeezed bytes reduced mod r. */
   challenge(label: string): bigint {
     const fl = framedLabel(label);
-    const wide = concatBytes(
-      sha256(concatBytes(new Uint8Array([2]), this.state, fl, new Uint8Array([0]))),
-      sha256(concatBytes(new Uint8Array([2]), this.state, fl, new Uint8Array([1]))),
-    );
-    this.state = sha256(concatBytes(new Uint8Array([3]), this.state, fl));
+    // 0x02 ‖ state ‖ framed label ‖ i for i = 0, 1 (one buffer, last byte rewritten), then
+    // the state update 0x03 ‖ state ‖ framed label (the same buffer, one byte shorter).
+    const buf = new Uint8Array(1 + 32 + fl.length + 1);
+    buf[0] = 2;
+    buf.set(this.state, 1);
+    buf.set(fl, 33);
+    const wide = new Uint8Array(64);
+    wide.set(sha256(buf), 0);
+    buf[buf.length - 1] = 1;
+    wide.set(sha256(buf), 32);
+    buf[0] = 3;
+    this.state = sha256(buf.subarray(0, buf.length - 1));
     return bytesToBigint(wide) % R;
   }
 

@@ -217,6 +217,11 @@ describe('encodings', () => {
     );
     assert.throws(() => bigintToBytes(256n, 1), /does not fit in 1 bytes/);
     assert.throws(() => bigintToBytes(-1n, 4), /non-negative/);
+    // The 32-byte word path, at its seams.
+    for (const x of [0n, 1n, (1n << 64n) - 1n, 1n << 64n, (1n << 192n) + 5n, (1n << 256n) - 1n]) {
+      assert.deepEqual(bigintToBytes(x, 32), hexToBytes(x.toString(16).padStart(64, '0')), `x = ${x}`);
+    }
+    assert.throws(() => bigintToBytes(1n << 256n, 32), /does not fit in 32 bytes/);
   });
 
   it('scalars round-trip (fast-check) and the extremes 0, r − 1', () => {
