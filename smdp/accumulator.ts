@@ -24,46 +24,71 @@ export interface AccTerm {
   readonly scalar: bigint;
 }
 
-/** An accumulator as a formal linear combination of G1 points, slot by slot. */
+/**
+ * An accumulator as a formal linear combination of G1 points, slot by slot: its own terms plus
+ * scaled references to absorbed accumulators (folding a tree costs one scalar product per
+ * term at evaluation, not one per term per level). An absorbed accumulator is frozen: adding
+ * to it afterwards throws, so the reference always means what was absorbed.
+ */
 export class PendingAccumulator {
-  /** Terms whose point is an arbitrary G1 point. */
+  /** Terms whose point is an arbitrary G1 point (this accumulator's own, not the absorbed ones'). */
   readonly terms: AccTerm[] = [];
   /** Coefficient of the generator g1 in slot 0 (kept apart: every opening has a −y·g1 term). */
-  g1Scalar = 0n;
+  private g1Scalar = 0n;
+  /** Absorbed accumulators and their coefficients. */
+  private readonly absorbed: { readonly acc: PendingAccumulator; readonly c: bigint }[] = [];
+  private frozen = false;
 
   constructor(readonly N: number) {}
 
+  private mutable(what: string): void {
+    if (this.frozen) throw new Error(`PendingAccumulator.${what}: this accumulator was absorbed into another and is frozen`);
+  }
+
   add(slot: number, point: G1Point, scalar: bigint): this {
+    this.mutable('add');
     if (slot < 0 || slot > this.N) throw new Error(`PendingAccumulator.add: slot ${slot} outside 0..${this.N}`);
     if (scalar !== 0n && !point.is0()) this.terms.push({ slot, point, scalar: Fr.create(scalar) });
     return this;
   }
 
   addG1(scalar: bigint): this {
+    this.mutable('addG1');
     this.g1Scalar = Fr.add(this.g1Scalar, Fr.create(scalar));
     return this;
   }
 
-  /** this += c · other */
+  /** this += c · other (other is frozen from now on). */
   absorbScaled(other: PendingAccumulator, c: bigint): this {
+    this.mutable('absorbScaled');
     if (other.N !== this.N) throw new Error(`PendingAccumulator: N mismatch ${this.N} vs ${other.N}`);
-    for (const t of other.terms) this.terms.push({ slot: t.slot, point: t.point, scalar: Fr.mul(t.scalar, c) });
-    this.g1Scalar = Fr.add(this.g1Scalar, Fr.mul(other.g1Scalar, c));
+    if (other === this) throw new Error('PendingAccumulator.absorbScaled: an accumulator cannot absorb itself');
+    other.frozen = true;
+    const k = Fr.create(c);
+    if (k !== 0n) this.absorbed.push({ acc: other, c: k });
     return this;
+  }
+
+  /** Every term with its coefficient `coef` times the path's: into per-slot lists; returns the g1 coefficient. */
+  private collect(coef: bigint, points: G1Point[][], scalars: bigint[][]): bigint {
+    for (const t of this.terms) {
+      points[t.slot]!.push(t.point);
+      scalars[t.slot]!.push(coef === 1n ? t.scalar : Fr.mul(t.scalar, coef));
+    }
+    let g1 = coef === 1n ? this.g1Scalar : Fr.mul(this.g1Scalar, coef);
+    for (const { acc, c } of this.absorbed) g1 = Fr.add(g1, acc.collect(coef === 1n ? c : Fr.mul(coef, c), points, scalars));
+    return g1;
   }
 
   /** The N+1 points, by one MSM per slot (one `msmGroups` call on the installed curve backend, curve-ops.ts). */
   evaluate(): G1Point[] {
     const points: G1Point[][] = Array.from({ length: this.N + 1 }, () => []);
     const scalars: bigint[][] = Array.from({ length: this.N + 1 }, () => []);
-    for (const t of this.terms) {
-      points[t.slot]!.push(t.point);
-      scalars[t.slot]!.push(t.scalar);
-    }
+    const g1 = this.collect(1n, points, scalars);
     // The g1 term joins slot 0's MSM as one more point.
-    if (this.g1Scalar !== 0n) {
+    if (g1 !== 0n) {
       points[0]!.push(G1.BASE);
-      scalars[0]!.push(this.g1Scalar);
+      scalars[0]!.push(g1);
     }
     return curveOps().msmGroups(points.map((p, slot) => ({ points: p, scalars: scalars[slot]! })));
   }

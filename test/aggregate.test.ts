@@ -145,6 +145,43 @@ function withStatement(b: BlockRecord, patch: Partial<BlockStatement>): BlockRec
 
 // ---------------------------------------------------------------------------------------------
 
+describe('PendingAccumulator folding', () => {
+  it('nested absorbScaled evaluates to the same points as the explicit sum; absorbed accumulators are frozen', () => {
+    const P = (k: bigint): G1Point => G1.BASE.multiply(k);
+    const leaf = (seed: bigint): PendingAccumulator =>
+      new PendingAccumulator(3)
+        .add(0, P(seed), seed + 1n)
+        .add(2, P(seed + 7n), Fr.neg(seed))
+        .addG1(seed * 3n);
+    const a = leaf(5n);
+    const b = leaf(11n);
+    const c = leaf(17n);
+    const mid = new PendingAccumulator(3).add(1, P(99n), 4n).absorbScaled(a, 2n).absorbScaled(b, 9n);
+    const top = new PendingAccumulator(3).absorbScaled(mid, 3n).absorbScaled(c, 5n).addG1(1n);
+    // Slot by slot: Σ over leaves of (path coefficient) × (leaf term).
+    const expectSlot = (slot: number): G1Point => {
+      let acc = G1.ZERO;
+      const addLeaf = (seed: bigint, coef: bigint): void => {
+        if (slot === 0) acc = acc.add(P(seed).multiply(Fr.mul(seed + 1n, coef))).add(G1.BASE.multiply(Fr.mul(seed * 3n, coef)));
+        if (slot === 2) acc = acc.add(P(seed + 7n).multiply(Fr.mul(Fr.neg(seed), coef)));
+      };
+      addLeaf(5n, 6n);
+      addLeaf(11n, 27n);
+      addLeaf(17n, 5n);
+      if (slot === 1) acc = acc.add(P(99n).multiply(12n));
+      if (slot === 0) acc = acc.add(G1.BASE);
+      return acc;
+    };
+    const got = top.evaluate();
+    for (let slot = 0; slot <= 3; slot++) assert.ok(got[slot]!.equals(expectSlot(slot)), `slot ${slot}`);
+    assert.ok(got[3]!.is0());
+    assert.deepEqual(top.evaluate().map((p) => p.toHex()), got.map((p) => p.toHex()), 'evaluation is repeatable');
+    assert.throws(() => a.add(0, P(1n), 1n), /frozen/);
+    assert.throws(() => mid.addG1(1n), /frozen/);
+    assert.throws(() => top.absorbScaled(top, 1n), /cannot absorb itself/);
+  });
+});
+
 describe('honest aggregate', () => {
   it('dispatch: every kind of the fixture is present', () => {
     assert.deepEqual(
