@@ -56,6 +56,7 @@ export interface NativeAddon {
   ): Buffer;
   openBitsTables(bits: Uint8Array, n: number, ell: number, eta: Uint8Array, point: Uint8Array, lead: Uint8Array | null, splitRounds: number): [Buffer, Buffer, Buffer];
   bitPairDiffSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number, round: number): Promise<Buffer>;
+  subsetSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number): Promise<Buffer>;
 }
 
 export interface NativeG1Basis {
@@ -321,6 +322,15 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
         at += half;
       }
       return { value: frFromLe(value, 1)[0]!, quotients };
+    },
+    async commitBitVectors(points, bits) {
+      const n = points.length;
+      if (bits.length === 0) return [];
+      const packed = packBits('commitBitVectors', bits, n);
+      const loc = cache.locate('commitBitVectors', points);
+      if (n === 0) return bits.map(() => G1.ZERO);
+      const out = await addon.subsetSums(loc.basis, loc.offset, packed, n);
+      return bits.map((_, j) => pointFromBytes(out, j * AFFINE_BYTES));
     },
   };
 }
