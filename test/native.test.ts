@@ -619,6 +619,8 @@ describe('native prover kernels vs JS (range sumcheck, batched bit opening)', { 
     assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1), 2, 2), /divisible by 2\^2/);
     assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1), 2, 0), /round 0 is not in/);
     assert.throws(() => addon.bitPairDiffSums(basis, 2, Buffer.alloc(8), 8, 1), /outside the basis/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.alloc(8), 8, 2, Buffer.alloc(32), Buffer.alloc(0), false), /round 2 takes 1 prefix coordinates/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.alloc(8), 8, 1, Buffer.alloc(32, 0xff), Buffer.alloc(0), false), /not below r/);
     // A challenge callback that throws ends the sumcheck with that error.
     assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)] }, () => { throw new Error('transcript closed'); }), /transcript closed/);
   });

@@ -439,6 +439,30 @@ fn range_sumcheck_rounds(
     Ok(tables.iter().map(|t| t[0]).collect())
 }
 
+/// The weights of round r's pair-difference sums S_{j,t} (j < ℓ, t < h = 2^(r−1), j-major) in
+/// the batched opening's quotient: η^j·eq(t, ρ_1..ρ_{r−1}), or η^{j+1}·eq(t, …) when a leading
+/// vector takes η^0 — in the MSM scalar format (32-byte LE magnitudes, 0/1 signs).
+pub(crate) fn pair_diff_weights(eta: &[u8], prefix: &[u8], ell: usize, lead: bool) -> Result<(Vec<u8>, Vec<u8>)> {
+    let eta = read_fr("bitPairDiffQuotient η", eta)?;
+    let prefix = read_frs("bitPairDiffQuotient prefix", prefix, prefix.len() / FR_BYTES)?;
+    let eq = eq_table(&prefix);
+    let h = eq.len();
+    let mut mags = vec![0u8; ell * h * FR_BYTES];
+    let mut signs = vec![0u8; ell * h];
+    let mut pow = if lead { eta } else { Fr::one() };
+    for j in 0..ell {
+        for (t, e) in eq.iter().enumerate() {
+            let at = j * h + t;
+            let w = pow.mul(*e);
+            if !w.is_zero() {
+                write_signed(w, &mut mags[at * FR_BYTES..(at + 1) * FR_BYTES], &mut signs[at]);
+            }
+        }
+        pow = pow.mul(eta);
+    }
+    Ok((mags, signs))
+}
+
 /// The batched opening's tables (smdp/pst.ts `openAt` of `combineVectors([lead?, β_0, …], η)`):
 /// for the combined vector f = Σ_j η^j β_j — or, with a leading vector v (n × 32 bytes LE),
 /// f = v + Σ_j η^{j+1} β_j — and the point ρ (μ coordinates), the quotient tables
