@@ -19,12 +19,11 @@
  * smdp/encoding.ts, so both backends reject the same inputs the same way; the addon checks
  * again and reports anything else as an error (it never aborts the process).
  */
-import { Fr, G1, R, type G1Affine, type G1Point } from '../smdp/field.ts';
+import { G1, R, type G1Affine, type G1Point } from '../smdp/field.ts';
 import { G1_NOT_IN_SUBGROUP, G1_NOT_ON_CURVE, encodeG2, readCompressedG1, rememberEncoding } from '../smdp/encoding.ts';
 import { badInput } from '../smdp/errors.ts';
 import type { CurveOps } from '../smdp/curve-ops.ts';
 import { toAffineAll } from '../smdp/accumulator.ts';
-import { eqTable } from '../smdp/mle.ts';
 import type { MsmBackend } from '../smdp/msm.ts';
 import type { ProverKernels } from '../smdp/kernels.ts';
 import type { VerifierKey } from '../smdp/srs.ts';
@@ -59,6 +58,8 @@ export interface NativeAddon {
   ): Buffer;
   openBitsTables(bits: Uint8Array, n: number, ell: number, eta: Uint8Array, point: Uint8Array, lead: Uint8Array | null, splitRounds: number): [Buffer, Buffer, Buffer];
   bitPairDiffSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number, round: number): Promise<Buffer>;
+  bitPairDiffQuotient(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number, round: number, eta: Uint8Array, prefix: Uint8Array, lead: boolean): Promise<Buffer>;
+  subsetSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number): Promise<Buffer>;
 }
 
 export interface NativeG1Basis {
@@ -320,13 +321,9 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
         lead === null ? null : frBytesLe('openBits', lead),
         split,
       );
-      const etaPow: bigint[] = [];
-      let pow = lead === null ? 1n : eta;
-      for (let j = 0; j < bits.length; j++) {
-        etaPow.push(pow);
-        pow = Fr.mul(pow, eta);
-      }
-      const quotients: G1Point[] = [];
+      const etaBytes = frBytesLe('openBits', [eta]);
+      // Every round's MSMs are independent once the tables exist: all are in flight at once.
+      const rounds: Promise<G1Point>[] = [];
       let at = 0;
       for (let i = 0; i < mu; i++) {
         const half = n >> (i + 1);
@@ -334,30 +331,22 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
         if (points.length !== half) throw new Error(`openBits: basis of ${mu - i - 1} variables has ${points.length} points, expected ${half}`);
         const loc = cache.locate('openBits', points);
         const tableOnly = i >= split;
-        let q = !tableOnly && lead === null ? G1.ZERO : pointFromBytes(await addon.msmFull(loc.basis, loc.offset, mags.subarray(at * 32, (at + half) * 32), signs.subarray(at, at + half)));
-        if (!tableOnly) {
-          const h = 2 ** i;
-          const sums = await addon.bitPairDiffSums(loc.basis, loc.offset, packed, n, i + 1);
-          const eq = eqTable(point.slice(0, i));
-          const terms: G1Point[] = [];
-          const scalars: bigint[] = [];
-          for (let j = 0; j < bits.length; j++) {
-            for (let t = 0; t < h; t++) {
-              const p = pointFromBytes(sums, (j * h + t) * AFFINE_BYTES);
-              if (p.is0()) continue;
-              terms.push(p);
-              scalars.push(Fr.mul(etaPow[j]!, eq[t]!));
-            }
-          }
-          if (terms.length > 0) {
-            const { mags: m, signs: sg } = fullScalarBytes('openBits', scalars);
-            q = q.add(pointFromBytes(addon.msmFullPoints(affineBytes('openBits', toAffineAll(terms)), m, sg)));
-          }
-        }
-        quotients.push(q);
+        const table = !tableOnly && lead === null ? Promise.resolve(G1.ZERO) : addon.msmFull(loc.basis, loc.offset, mags.subarray(at * 32, (at + half) * 32), signs.subarray(at, at + half)).then((b) => pointFromBytes(b));
+        const bitsPart = tableOnly ? Promise.resolve(G1.ZERO) : addon.bitPairDiffQuotient(loc.basis, loc.offset, packed, n, i + 1, etaBytes, frBytesLe('openBits', point.slice(0, i)), lead !== null).then((b) => pointFromBytes(b));
+        rounds.push(Promise.all([table, bitsPart]).then(([a, b]) => a.add(b)));
         at += half;
       }
+      const quotients = await Promise.all(rounds);
       return { value: frFromLe(value, 1)[0]!, quotients };
+    },
+    async commitBitVectors(points, bits) {
+      const n = points.length;
+      if (bits.length === 0) return [];
+      const packed = packBits('commitBitVectors', bits, n);
+      const loc = cache.locate('commitBitVectors', points);
+      if (n === 0) return bits.map(() => G1.ZERO);
+      const out = await addon.subsetSums(loc.basis, loc.offset, packed, n);
+      return bits.map((_, j) => pointFromBytes(out, j * AFFINE_BYTES));
     },
   };
 }

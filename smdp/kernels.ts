@@ -7,7 +7,7 @@
  * The Fiat–Shamir transcript never leaves smdp: a kernel receives each round polynomial
  * through `challenge`, which absorbs it and returns the round challenge.
  */
-import type { G1Affine } from './field.ts';
+import type { G1Affine, G1Point } from './field.ts';
 import type { PstOpening } from './pst.ts';
 
 export interface RangeSumcheckInput {
@@ -48,4 +48,9 @@ export interface ProverKernels {
    * (`basisFor(srs, k)`), against which round i's quotient (μ − i − 1 variables) is committed.
    */
   openBits(basis: (vars: number) => readonly G1Affine[], bits: readonly Uint8Array[], eta: bigint, point: readonly bigint[], lead: readonly bigint[] | null): Promise<PstOpening>;
+  /**
+   * The commitments of 0/1 vectors over `points` (each `points.length` entries): the same
+   * points as `subsetSum(points, bits[j])` for every j, computed together.
+   */
+  commitBitVectors(points: readonly G1Affine[], bits: readonly Uint8Array[]): Promise<G1Point[]>;
 }

@@ -612,6 +612,26 @@ describe('native prover kernels vs JS (range sumcheck, batched bit opening)', { 
     await both(4, 5n, false, 4); // linf: no square sum
     await both(6, 1000n, true, 5);
     await both(8, (1n << 40n) + 3n, true, 6); // wide weights, top weight not a power of two
+    // Fewer variables than the kernel's pattern rounds, exactly as many, and past them.
+    await both(2, 6n, true, 11);
+    await both(3, 9n, true, 12);
+    await both(5, 2n, false, 13);
+  });
+
+  it('the range sumcheck matches the JS loops when high bit planes are constant (real drift)', async () => {
+    // |Δ| ≪ B: the top bits of Δ + B are the same almost everywhere, so most patterns are
+    // all-zero or all-one and the kernel skips them.
+    const n = 1 << N;
+    const B = 1n << 20n;
+    const delta = deltasFor(n, 60n, 14);
+    const results = [];
+    for (const msm of [withKernels, withoutKernels]) {
+      const wit = await commitRange({ srs, msm }, delta, B);
+      const t = new Transcript('fti/test/kernels');
+      const rp = proveRange(t, 'k', wit, true, msm.kernels);
+      results.push({ rounds: rp.proof.sumcheck.rounds, evals: rp.proof.bitEvals, after: t.challenge('k.after') });
+    }
+    assert.deepEqual(results[0], results[1]);
   });
 
   it('whole norm-class proofs are identical with and without the kernels', async () => {
@@ -649,6 +669,8 @@ describe('native prover kernels vs JS (range sumcheck, batched bit opening)', { 
     assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1), 2, 2), /divisible by 2\^2/);
     assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1), 2, 0), /round 0 is not in/);
     assert.throws(() => addon.bitPairDiffSums(basis, 2, Buffer.alloc(8), 8, 1), /outside the basis/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.alloc(8), 8, 2, Buffer.alloc(32), Buffer.alloc(0), false), /round 2 takes 1 prefix coordinates/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.alloc(8), 8, 1, Buffer.alloc(32, 0xff), Buffer.alloc(0), false), /not below r/);
     // A challenge callback that throws ends the sumcheck with that error.
     assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)] }, () => { throw new Error('transcript closed'); }), /transcript closed/);
   });

@@ -244,6 +244,44 @@ pub fn range_sumcheck(
     Ok(out.into())
 }
 
+/// Rounds of the range sumcheck that read the bits as patterns (`range_sumcheck_rounds`): in
+/// round k (1-based) a pair of folded entries is a function of 2^k original bits, so up to
+/// 2^(2^k) patterns — 256 for k = 3.
+const PATTERN_ROUNDS: usize = 3;
+
+/// The 0/1 bytes `b` (at most 8) as a bit pattern, b[0] lowest.
+fn pattern(b: &[u8]) -> usize {
+    b.iter().enumerate().fold(0, |acc, (i, &x)| acc | (x as usize) << i)
+}
+
+/// v(t) = v0 + t·(v1 − v0) at t = 0, 1, 2, 3, by additions.
+fn line4(v0: Fr, v1: Fr) -> [Fr; 4] {
+    let d = v1.sub(v0);
+    let v2 = v1.add(d);
+    [v0, v1, v2, v2.add(d)]
+}
+
+/// Σ over the set bits i of `pat` of w[i], for every pattern of w.len() bits (additions).
+fn subset_values(w: &[Fr]) -> Vec<Fr> {
+    let mut m = vec![Fr::ZERO; 1 << w.len()];
+    for pat in 1..m.len() {
+        let low = pat.trailing_zeros() as usize;
+        m[pat] = m[pat & (pat - 1)].add(w[low]);
+    }
+    m
+}
+
+/// The range sumcheck's rounds (see `range_sumcheck`). Each round polynomial is the unique
+/// g(t) = Σ_p eq_t(p)·Σ_j α^j β_{j,t}(p)(β_{j,t}(p) − 1) + c·Σ_p Δ_t(p)² at t = 0..3, so how
+/// the sums are grouped does not change a byte of the proof.
+///
+/// The first `PATTERN_ROUNDS` rounds never multiply per bit: in round k the folded entries
+/// β_{j,t}(p) are fixed by the pattern of original bits β_j[p·2^k .. (p+1)·2^k) and ρ_1..ρ_{k−1},
+/// so the boolean part is Σ_pat h_pat(t)·Σ_j α^j·Σ_{p: pattern_j(p) = pat} eq_t(p), where the
+/// inner sums are additions of eq values and h_pat(t) is computed once per pattern. All-zero
+/// and all-one patterns (constant high bits) contribute nothing and are skipped. After them,
+/// the bit tables are materialised by pattern lookup (no multiplication) and the remaining
+/// rounds, on n/2^PATTERN_ROUNDS entries, fold them as dense field tables.
 #[allow(clippy::too_many_arguments)]
 fn range_sumcheck_rounds(
     bits: &[u8],
@@ -258,120 +296,171 @@ fn range_sumcheck_rounds(
     draw: &mut dyn FnMut(usize, &[Fr; 4]) -> Result<Fr>,
 ) -> Result<Vec<Fr>> {
     let mu = r.len();
-    let mut eq = eq_table(r);
-    // Δ(b) = Σ_j w_j β_j(b) − B is multilinear too; it is folded alongside (same values as
-    // evaluating the combine on the folded bits, by linearity).
-    let mut delta: Vec<Fr> = if with_sq {
-        (0..n)
-            .map(|i| {
-                let mut d = neg_b;
-                for j in 0..ell {
-                    if bits[j * n + i] == 1 {
-                        d = d.add(w[j]);
-                    }
-                }
-                d
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let (two, three, six) = (Fr::from_u64(2), Fr::from_u64(3), Fr::from_u64(6));
-    let mut tables: Vec<Vec<Fr>> = Vec::new();
-    for round in 0..mu {
-        let half = eq.len() / 2;
-        let mut g = [Fr::ZERO; 4];
-        // Σ c·Δ_x² over pairs, and the boolean term Σ eq_x·Σ_j α^j β_{j,x}(β_{j,x} − 1).
-        let mut sq = [Fr::ZERO; 4];
-        let mut boolean = [Fr::ZERO; 4];
-        for p in 0..half {
-            let (e0, e1) = (eq[2 * p], eq[2 * p + 1]);
-            let de = e1.sub(e0);
-            let e2 = e1.add(de);
-            let e3 = e2.add(de);
-            if with_sq {
-                let (d0, d1) = (delta[2 * p], delta[2 * p + 1]);
-                let dd = d1.sub(d0);
-                let d2 = d1.add(dd);
-                let d3 = d2.add(dd);
-                sq[0] = sq[0].add(d0.sqr());
-                sq[1] = sq[1].add(d1.sqr());
-                sq[2] = sq[2].add(d2.sqr());
-                sq[3] = sq[3].add(d3.sqr());
-            }
-            if round == 0 {
-                // Bits are 0/1: β(β − 1) vanishes at t = 0, 1; where β_0 ≠ β_1 it is 2 at t = 2
-                // and 6 at t = 3 (β_t = 2 or −1, then 3 or −2), else 0.
-                let mut a = Fr::ZERO;
-                for j in 0..ell {
-                    if bits[j * n + 2 * p] != bits[j * n + 2 * p + 1] {
-                        a = a.add(alpha[j]);
-                    }
-                }
-                if !a.is_zero() {
-                    boolean[2] = boolean[2].add(e2.mul(a));
-                    boolean[3] = boolean[3].add(e3.mul(a));
-                }
-            } else {
-                // β_t(β_t − 1) = P0 + t·P1 + t²·P2 with P0 = β_0(β_0 − 1), P1 = δ(2β_0 − 1), P2 = δ².
-                let (mut s0, mut s1, mut s2) = (Fr::ZERO, Fr::ZERO, Fr::ZERO);
-                for (j, t) in tables.iter().enumerate() {
-                    let (b0, b1) = (t[2 * p], t[2 * p + 1]);
-                    let db = b1.sub(b0);
-                    let p0 = b0.mul(b0.sub(Fr::one()));
-                    let p1 = db.mul(b0.add(b0).sub(Fr::one()));
-                    let p2 = db.sqr();
-                    s0 = s0.add(alpha[j].mul(p0));
-                    s1 = s1.add(alpha[j].mul(p1));
-                    s2 = s2.add(alpha[j].mul(p2));
-                }
-                // value at t: s0 + t·s1 + t²·s2
-                let v1 = s0.add(s1).add(s2);
-                let v2 = s0.add(two.mul(s1)).add(Fr::from_u64(4).mul(s2));
-                let v3 = s0.add(three.mul(s1)).add(Fr::from_u64(9).mul(s2));
-                boolean[0] = boolean[0].add(e0.mul(s0));
-                boolean[1] = boolean[1].add(e1.mul(v1));
-                boolean[2] = boolean[2].add(e2.mul(v2));
-                boolean[3] = boolean[3].add(e3.mul(v3));
-            }
-        }
-        if round == 0 {
-            boolean[2] = two.mul(boolean[2]);
-            boolean[3] = six.mul(boolean[3]);
-        }
-        for x in 0..4 {
-            g[x] = if with_sq { boolean[x].add(c.mul(sq[x])) } else { boolean[x] };
-        }
-        let rho = draw(round, &g)?;
-        eq = fold(&eq, rho);
-        if with_sq {
-            delta = fold(&delta, rho);
-        }
-        if round == 0 {
-            // First fold of 0/1 bits: β_0 + ρ(β_1 − β_0) ∈ {0, 1, ρ, 1 − ρ}, no multiplication.
-            let one_minus = Fr::one().sub(rho);
-            tables = (0..ell)
-                .map(|j| {
-                    let row = &bits[j * n..(j + 1) * n];
-                    (0..n / 2)
-                        .map(|p| match (row[2 * p], row[2 * p + 1]) {
-                            (0, 0) => Fr::ZERO,
-                            (1, 1) => Fr::one(),
-                            (0, _) => rho,
-                            _ => one_minus,
-                        })
-                        .collect()
-                })
-                .collect();
-        } else {
-            tables = tables.iter().map(|t| fold(t, rho)).collect();
-        }
-    }
     if mu == 0 {
         // No rounds: the final values are the bits themselves.
         return Ok((0..ell).map(|j| if bits[j * n] == 1 { Fr::one() } else { Fr::ZERO }).collect());
     }
+    let one = Fr::one();
+    let mut eq = eq_table(r);
+    // Δ(b) = Σ_j w_j β_j(b) − B is multilinear too; it is folded alongside (same values as
+    // evaluating the combine on the folded bits, by linearity).
+    let mut delta: Vec<Fr> = if with_sq {
+        let mut d = vec![neg_b; n];
+        for j in 0..ell {
+            for (x, &b) in d.iter_mut().zip(&bits[j * n..(j + 1) * n]) {
+                if b == 1 {
+                    *x = x.add(w[j]);
+                }
+            }
+        }
+        d
+    } else {
+        Vec::new()
+    };
+    // Σ_p c·Δ_t(p)² at t = 0..3 over the current Δ table.
+    let square_sum = |delta: &[Fr]| -> [Fr; 4] {
+        let mut sq = [Fr::ZERO; 4];
+        for pair in delta.chunks_exact(2) {
+            let d = line4(pair[0], pair[1]);
+            for x in 0..4 {
+                sq[x] = sq[x].add(d[x].sqr());
+            }
+        }
+        sq
+    };
+    let pattern_rounds = mu.min(PATTERN_ROUNDS);
+    let mut rho: Vec<Fr> = Vec::with_capacity(mu);
+    for round in 0..pattern_rounds {
+        let size = 1usize << (round + 1);
+        let half = size / 2;
+        let npat = 1usize << size;
+        // Value of a folded entry whose 2^round original bits have pattern `sub`.
+        let folded = subset_values(&eq_table(&rho));
+        // x0/x1[pat] = Σ_j α^j Σ_{p: pattern_j(p) = pat} eq[2p] / eq[2p + 1].
+        let (mut x0, mut x1) = (vec![Fr::ZERO; npat], vec![Fr::ZERO; npat]);
+        let (mut g0, mut g1) = (vec![Fr::ZERO; npat], vec![Fr::ZERO; npat]);
+        let mut seen = vec![false; npat];
+        for j in 0..ell {
+            let row = &bits[j * n..(j + 1) * n];
+            for (p, chunk) in row.chunks_exact(size).enumerate() {
+                let pat = pattern(chunk);
+                if pat == 0 || pat == npat - 1 {
+                    continue;
+                }
+                g0[pat] = g0[pat].add(eq[2 * p]);
+                g1[pat] = g1[pat].add(eq[2 * p + 1]);
+                seen[pat] = true;
+            }
+            for pat in 1..npat - 1 {
+                if seen[pat] {
+                    x0[pat] = x0[pat].add(alpha[j].mul(g0[pat]));
+                    x1[pat] = x1[pat].add(alpha[j].mul(g1[pat]));
+                    g0[pat] = Fr::ZERO;
+                    g1[pat] = Fr::ZERO;
+                    seen[pat] = false;
+                }
+            }
+        }
+        let mut g = [Fr::ZERO; 4];
+        for pat in 1..npat - 1 {
+            if x0[pat].is_zero() && x1[pat].is_zero() {
+                continue;
+            }
+            let e = line4(x0[pat], x1[pat]);
+            let b = line4(folded[pat & ((1 << half) - 1)], folded[pat >> half]);
+            for x in 0..4 {
+                // β(β − 1) at t = x
+                let h = b[x].sqr().sub(b[x]);
+                g[x] = g[x].add(e[x].mul(h));
+            }
+        }
+        if with_sq {
+            let sq = square_sum(&delta);
+            for x in 0..4 {
+                g[x] = g[x].add(c.mul(sq[x]));
+            }
+        }
+        let x = draw(round, &g)?;
+        rho.push(x);
+        eq = fold(&eq, x);
+        if with_sq {
+            delta = fold(&delta, x);
+        }
+    }
+    // The bit tables after the pattern rounds, by lookup.
+    let size = 1usize << pattern_rounds;
+    let folded = subset_values(&eq_table(&rho));
+    let mut tables: Vec<Vec<Fr>> = (0..ell).map(|j| bits[j * n..(j + 1) * n].chunks_exact(size).map(|chunk| folded[pattern(chunk)]).collect()).collect();
+    for round in pattern_rounds..mu {
+        let half = eq.len() / 2;
+        let mut boolean = [Fr::ZERO; 4];
+        for p in 0..half {
+            let e = line4(eq[2 * p], eq[2 * p + 1]);
+            // β_t(β_t − 1) = P0 + t·P1 + t²·P2 with P0 = β_0(β_0 − 1), P1 = δ(2β_0 − 1), P2 = δ².
+            let (mut s0, mut s1, mut s2) = (Fr::ZERO, Fr::ZERO, Fr::ZERO);
+            for (j, t) in tables.iter().enumerate() {
+                let (b0, b1) = (t[2 * p], t[2 * p + 1]);
+                if b0.0.l == b1.0.l && (b0.is_zero() || b0.0.l == one.0.l) {
+                    // A constant 0 or 1 (a bit plane constant over the pair): β(β − 1) ≡ 0.
+                    continue;
+                }
+                let db = b1.sub(b0);
+                let p0 = b0.sqr().sub(b0);
+                let p1 = db.mul(b0.add(b0).sub(one));
+                let p2 = db.sqr();
+                s0 = s0.add(alpha[j].mul(p0));
+                s1 = s1.add(alpha[j].mul(p1));
+                s2 = s2.add(alpha[j].mul(p2));
+            }
+            // value at t: s0 + t·s1 + t²·s2
+            let v1 = s0.add(s1).add(s2);
+            let s2x2 = s2.add(s2);
+            let v2 = v1.add(s1).add(s2x2).add(s2);
+            let v3 = v2.add(s1).add(s2x2).add(s2x2).add(s2);
+            boolean[0] = boolean[0].add(e[0].mul(s0));
+            boolean[1] = boolean[1].add(e[1].mul(v1));
+            boolean[2] = boolean[2].add(e[2].mul(v2));
+            boolean[3] = boolean[3].add(e[3].mul(v3));
+        }
+        let mut g = boolean;
+        if with_sq {
+            let sq = square_sum(&delta);
+            for x in 0..4 {
+                g[x] = g[x].add(c.mul(sq[x]));
+            }
+        }
+        let x = draw(round, &g)?;
+        eq = fold(&eq, x);
+        if with_sq {
+            delta = fold(&delta, x);
+        }
+        tables = tables.iter().map(|t| fold(t, x)).collect();
+    }
     Ok(tables.iter().map(|t| t[0]).collect())
+}
+
+/// The weights of round r's pair-difference sums S_{j,t} (j < ℓ, t < h = 2^(r−1), j-major) in
+/// the batched opening's quotient: η^j·eq(t, ρ_1..ρ_{r−1}), or η^{j+1}·eq(t, …) when a leading
+/// vector takes η^0 — in the MSM scalar format (32-byte LE magnitudes, 0/1 signs).
+pub(crate) fn pair_diff_weights(eta: &[u8], prefix: &[u8], ell: usize, lead: bool) -> Result<(Vec<u8>, Vec<u8>)> {
+    let eta = read_fr("bitPairDiffQuotient η", eta)?;
+    let prefix = read_frs("bitPairDiffQuotient prefix", prefix, prefix.len() / FR_BYTES)?;
+    let eq = eq_table(&prefix);
+    let h = eq.len();
+    let mut mags = vec![0u8; ell * h * FR_BYTES];
+    let mut signs = vec![0u8; ell * h];
+    let mut pow = if lead { eta } else { Fr::one() };
+    for j in 0..ell {
+        for (t, e) in eq.iter().enumerate() {
+            let at = j * h + t;
+            let w = pow.mul(*e);
+            if !w.is_zero() {
+                write_signed(w, &mut mags[at * FR_BYTES..(at + 1) * FR_BYTES], &mut signs[at]);
+            }
+        }
+        pow = pow.mul(eta);
+    }
+    Ok((mags, signs))
 }
 
 /// The batched opening's tables (smdp/pst.ts `openAt` of `combineVectors([lead?, β_0, …], η)`):

@@ -19,6 +19,7 @@
 
 mod field;
 mod msm;
+mod subset;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock};
@@ -26,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 use blst::{
     blst_fp12, blst_fp12_is_one, blst_fp_cneg, blst_p1, blst_p1_affine, blst_p1_affine_in_g1,
     blst_p1_deserialize, blst_p1_from_affine, blst_p1_serialize, blst_p1_uncompress,
-    blst_p1_add_or_double, blst_p1_add_or_double_affine, blst_p1_cneg, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
+    blst_p1_add_or_double, blst_p1_add_or_double_affine, blst_p1_cneg, blst_p1_is_inf, blst_p1s_to_affine, blst_p1_double, blst_p1s_mult_pippenger_scratch_sizeof, blst_p1s_tile_pippenger,
     blst_p2_affine, blst_p2_affine_in_g2, blst_p2_uncompress, limb_t, MultiPoint, BLST_ERROR,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -459,49 +460,96 @@ enum MsmJob {
     Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, total: Option<Arc<OnceLock<blst_p1>>> },
     /// ℓ·h results (h = 2^(round−1)): Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_k for each bit
     /// vector β_j of `n` entries and t < h.
-    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, h: usize },
+    /// With `weights` (one per sum, j-major), their combination Σ w·S instead (one point).
+    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, h: usize, weights: Option<Scalars> },
+    /// Σ_{β_j = 1} P for each of the vectors β_j of `n` entries in `bits`.
+    Subsets { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, total: Option<Arc<OnceLock<blst_p1>>> },
 }
 
 pub struct MsmTask(Option<MsmJob>);
 
 fn run_job(job: MsmJob) -> Result<Vec<u8>> {
-    if let MsmJob::PairDiffs { points, start, end, bits, n, h } = job {
+    if let MsmJob::PairDiffs { points, start, end, bits, n, h, weights } = job {
         let pts = &points[start..end];
-        let mut out = Vec::with_capacity(bits.len() / n.max(1) * h * G1_AFFINE_BYTES);
-        for row in bits.chunks_exact(n) {
-            for t in 0..h {
-                out.extend_from_slice(&serialize_p1(&pair_diff_sum(pts, row, h, t)));
-            }
+        let sums = pair_diff_sums(pts, &bits, n, h);
+        if let Some(w) = weights {
+            return Ok(serialize_p1(&weighted_sum(&sums, &w)).to_vec());
+        }
+        let mut out = Vec::with_capacity(sums.len() * G1_AFFINE_BYTES);
+        for p in sums {
+            out.extend_from_slice(&serialize_p1(&p));
+        }
+        return Ok(out);
+    }
+    if let MsmJob::Subsets { points, start, end, bits, n, total } = job {
+        let vectors: Vec<&[u8]> = bits.chunks_exact(n).collect();
+        let mut out = Vec::with_capacity(vectors.len() * G1_AFFINE_BYTES);
+        for p in subset::subset_sums(&points[start..end], &vectors, total.as_deref()) {
+            out.extend_from_slice(&serialize_p1(&p));
         }
         return Ok(out);
     }
     let p = match job {
-        MsmJob::PairDiffs { .. } => unreachable!("handled above"),
+        MsmJob::PairDiffs { .. } | MsmJob::Subsets { .. } => unreachable!("handled above"),
         MsmJob::Signed { points, start, end, scalars } => msm_signed(&points[start..end], &scalars),
         MsmJob::Subset { points, start, end, bits, total } => subset_sum(&points[start..end], &bits, total.as_deref()),
     };
     Ok(serialize_p1(&p).to_vec())
 }
 
-/// Σ_k (b[(2k+1)h + t] − b[2kh + t])·P_k for a 0/1 vector b of 2h·|P| entries: two subset
-/// sums, since the differences are −1, 0 or 1 (a share of an early quotient of an opening of
-/// bit vectors, pst.ts; h = 1 is the first round).
-fn pair_diff_sum(points: &[blst_p1_affine], b: &[u8], h: usize, t: usize) -> blst_p1 {
-    let mut plus = Vec::new();
-    let mut minus = Vec::new();
-    for (k, p) in points.iter().enumerate() {
-        match (b[2 * k * h + t], b[(2 * k + 1) * h + t]) {
-            (0, 1) => plus.push(*p),
-            (1, 0) => minus.push(negate(p)),
-            _ => {}
+/// Σ_i w_i·P_i for projective points (identities and zero weights dropped), on this thread.
+fn weighted_sum(points: &[blst_p1], weights: &Scalars) -> blst_p1 {
+    let mut keep = Vec::with_capacity(points.len());
+    let mut mags = Vec::with_capacity(points.len() * weights.width);
+    let mut negative = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        if unsafe { blst_p1_is_inf(p) } || weights.is_zero(i) {
+            continue;
+        }
+        keep.push(*p);
+        mags.extend_from_slice(weights.mag(i));
+        negative.push(weights.negative[i]);
+    }
+    if keep.is_empty() {
+        return blst_p1::default();
+    }
+    let mut affine = vec![blst_p1_affine::default(); keep.len()];
+    let refs = [keep.as_ptr(), std::ptr::null()];
+    unsafe { blst_p1s_to_affine(affine.as_mut_ptr(), refs.as_ptr(), keep.len()) };
+    msm_signed_with(&affine, &Scalars { width: weights.width, mags, negative }, true)
+}
+
+/// For each 0/1 row b of `n` entries in `bits` (j-major) and t < h, Σ_k (b[(2k+1)h + t] −
+/// b[2kh + t])·P_k (a share of an early quotient of an opening of bit vectors, pst.ts; h = 1 is
+/// the first round): the subset sum of the odd entries minus that of the even ones, all of
+/// them computed together (`subset::subset_sums`).
+fn pair_diff_sums(points: &[blst_p1_affine], bits: &[u8], n: usize, h: usize) -> Vec<blst_p1> {
+    let m = points.len();
+    let mut vectors: Vec<Vec<u8>> = Vec::with_capacity(2 * bits.len() / n.max(1) * h);
+    for row in bits.chunks_exact(n) {
+        for t in 0..h {
+            vectors.push((0..m).map(|k| row[(2 * k + 1) * h + t]).collect());
+            vectors.push((0..m).map(|k| row[2 * k * h + t]).collect());
         }
     }
-    plus.extend_from_slice(&minus);
-    if plus.is_empty() {
-        blst_p1::default()
-    } else {
-        plus.as_slice().add()
-    }
+    let refs: Vec<&[u8]> = vectors.iter().map(|v| v.as_slice()).collect();
+    let mut total = None;
+    // With s_f = Σ_{v ≠ f} P: a vector's sum is s_0, or T − s_1 (T = Σ P). Odd and even
+    // halves flipped alike (a constant high bit) need no T: their difference is ±(s_odd − s_even).
+    subset::minority_sums(points, &refs)
+        .chunks_exact(2)
+        .map(|pair| {
+            let ((f_odd, odd), (f_even, even)) = (pair[0], pair[1]);
+            match (f_odd, f_even) {
+                (false, false) => subset::minus(odd, even),
+                (true, true) => subset::minus(even, odd),
+                // T − s_odd − s_even
+                (true, false) => subset::minus(subset::minus(subset::total_of(points, None, &mut total), odd), even),
+                // s_odd + s_even − T
+                (false, true) => subset::minus(subset::minus(odd, subset::minus(blst_p1::default(), even)), subset::total_of(points, None, &mut total)),
+            }
+        })
+        .collect()
 }
 
 fn sum_where(points: &[blst_p1_affine], bits: &[u8], want: u8) -> blst_p1 {
@@ -571,6 +619,25 @@ pub fn subset_sum_js(basis: &G1Basis, offset: u32, bits: Uint8Array) -> Result<A
     })
 }
 
+/// Σ_{β_j[i] = 1} P_{offset+i} for each of the 0/1 vectors β_0 … β_{ℓ−1} of `n` entries in
+/// `bits` (ℓ·n bytes), asynchronously; resolves to ℓ × 96 bytes. The same points as ℓ calls
+/// of `subsetSum`, for far fewer additions (`subset::subset_sums`).
+#[napi(js_name = "subsetSums")]
+pub fn subset_sums_js(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32) -> Result<AsyncTask<MsmTask>> {
+    guarded("subsetSums", || {
+        let n = n as usize;
+        if n == 0 || !bits.len().is_multiple_of(n) {
+            return Err(invalid(format!("subsetSums: {} bytes are not whole vectors of {n} entries", bits.len())));
+        }
+        let (start, end) = range(basis, offset, n as u32)?;
+        if let Some(i) = bits.iter().position(|&b| b > 1) {
+            return Err(invalid(format!("bit {} of vector {} is not 0 or 1: {}", i % n, i / n, bits[i])));
+        }
+        let total = (start == 0 && end == basis.points.len()).then(|| basis.total.clone());
+        Ok(AsyncTask::new(MsmTask(Some(MsmJob::Subsets { points: basis.points.clone(), start, end, bits: bits.to_vec(), n, total }))))
+    })
+}
+
 /// For bit vectors β_0 … β_{ℓ−1} of `n` entries each (ℓ·n bytes, 0/1) and an opening round
 /// r ≥ 1 (h = 2^(r−1)), the ℓ·h points S_{j,t} = Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_{offset+k}
 /// over n/2^r basis points, j-major, asynchronously; resolves to ℓ·h × 96 bytes. Round r's
@@ -578,21 +645,42 @@ pub fn subset_sum_js(basis: &G1Basis, offset: u32, bits: Uint8Array) -> Result<A
 /// (native/backend.ts `openBits`): signed subset sums instead of a 255-bit MSM.
 #[napi(js_name = "bitPairDiffSums")]
 pub fn bit_pair_diff_sums(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32, round: u32) -> Result<AsyncTask<MsmTask>> {
-    guarded("bitPairDiffSums", || {
-        let n = n as usize;
-        if !(1..=20).contains(&round) {
-            return Err(invalid(format!("bitPairDiffSums: round {round} is not in 1..=20")));
+    guarded("bitPairDiffSums", || Ok(AsyncTask::new(MsmTask(Some(pair_diffs_job("bitPairDiffSums", basis, offset, &bits, n, round, None)?)))))
+}
+
+/// `bitPairDiffSums` combined with its weights: Σ_{j,t} η^j·eq(t, ρ_1..ρ_{r−1})·S_{j,t} — or
+/// with η^{j+1} when `lead` (a leading vector takes η^0) — round r's bit part of the batched
+/// opening's quotient (native/backend.ts `openBits`), as one 96-byte point, asynchronously.
+/// `eta` is 32 bytes LE, `prefix` the r − 1 coordinates ρ_1..ρ_{r−1} (32 bytes LE each).
+#[napi(js_name = "bitPairDiffQuotient")]
+#[allow(clippy::too_many_arguments)]
+pub fn bit_pair_diff_quotient(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32, round: u32, eta: Uint8Array, prefix: Uint8Array, lead: bool) -> Result<AsyncTask<MsmTask>> {
+    guarded("bitPairDiffQuotient", || {
+        let n_rows = if n == 0 { 0 } else { bits.len() / n as usize };
+        if prefix.len() != (round.max(1) as usize - 1) * SCALAR_BYTES {
+            return Err(invalid(format!("bitPairDiffQuotient: round {round} takes {} prefix coordinates, got {} bytes", round.max(1) - 1, prefix.len())));
         }
-        let h = 1usize << (round - 1);
-        if n < 2 * h || !n.is_multiple_of(2 * h) || !bits.len().is_multiple_of(n) {
-            return Err(invalid(format!("bitPairDiffSums: {} bytes are not whole vectors of a length n = {n} divisible by 2^{round}", bits.len())));
-        }
-        let (start, end) = range(basis, offset, (n / (2 * h)) as u32)?;
-        if let Some(i) = bits.iter().position(|&b| b > 1) {
-            return Err(invalid(format!("bit {} of vector {} is not 0 or 1: {}", i % n, i / n, bits[i])));
-        }
-        Ok(AsyncTask::new(MsmTask(Some(MsmJob::PairDiffs { points: basis.points.clone(), start, end, bits: bits.to_vec(), n, h }))))
+        let (mags, signs) = field::pair_diff_weights(&eta, &prefix, n_rows, lead)?;
+        let weights = full_scalars(&mags, &signs)?;
+        Ok(AsyncTask::new(MsmTask(Some(pair_diffs_job("bitPairDiffQuotient", basis, offset, &bits, n, round, Some(weights))?))))
     })
+}
+
+/// The checked job of `bitPairDiffSums` / `bitPairDiffQuotient`.
+fn pair_diffs_job(what: &str, basis: &G1Basis, offset: u32, bits: &[u8], n: u32, round: u32, weights: Option<Scalars>) -> Result<MsmJob> {
+    let n = n as usize;
+    if !(1..=20).contains(&round) {
+        return Err(invalid(format!("{what}: round {round} is not in 1..=20")));
+    }
+    let h = 1usize << (round - 1);
+    if n < 2 * h || !n.is_multiple_of(2 * h) || !bits.len().is_multiple_of(n) {
+        return Err(invalid(format!("{what}: {} bytes are not whole vectors of a length n = {n} divisible by 2^{round}", bits.len())));
+    }
+    let (start, end) = range(basis, offset, (n / (2 * h)) as u32)?;
+    if let Some(i) = bits.iter().position(|&b| b > 1) {
+        return Err(invalid(format!("bit {} of vector {} is not 0 or 1: {}", i % n, i / n, bits[i])));
+    }
+    Ok(MsmJob::PairDiffs { points: basis.points.clone(), start, end, bits: bits.to_vec(), n, h, weights })
 }
 
 /// Σ ±m_i·P_{offset+i} for 32-byte little-endian magnitudes m_i and 0/1 signs, asynchronously.

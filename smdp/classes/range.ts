@@ -118,7 +118,9 @@ export async function commitRange(ctx: ProverContext, deltas: readonly bigint[],
     }
   }
   const bitCommitments: G1Point[] = [];
-  for (const b of bits) bitCommitments.push(await commitBits(ctx, b));
+  const kernels = ctx.msm.kernels;
+  if (kernels !== undefined && ell > 0) bitCommitments.push(...(await kernels.commitBitVectors(basisFor(ctx.srs, 31 - Math.clz32(n)), bits)));
+  else for (const b of bits) bitCommitments.push(await commitBits(ctx, b));
   return { B, n, bits, bitCommitments, squaredNorm: S, deltaCommitment: impliedCommitment(bitCommitments, weights, B) };
 }
 
