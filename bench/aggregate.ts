@@ -84,7 +84,7 @@ export async function run(opts: BenchOptions & { smoke?: boolean }, report: Repo
       const c = process.cpuUsage(c0);
       cpuMs = Math.min(cpuMs, (c.user + c.system) / 1000);
       verdict = v.valid ? 'valid' : `rejected: ${v.reason}`;
-    }, blocks >= 1000 ? 1 : blocks <= 16 ? 5 : 2);
+    }, blocks >= 1000 ? 1 : blocks <= 64 ? 5 : 2);
     if (verdict !== 'valid') throw new Error(`bench: certificate of ${blocks} blocks: ${verdict}`);
     if (blocks === 1) one = ms;
     rows.push([blocks, muRows + muCols, ms, cpuMs, ms / blocks, ms / one, json.length + blob.length]);
