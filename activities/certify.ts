@@ -250,7 +250,8 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
 
 /**
  * Aggregate the blocks (every block re-checked, the tree folded), seal the certificate and
- * verify it as a registry would. `blocks` in plan order; `frozen` the frozen tensors' results.
+ * verify it as a registry would (reusing that aggregation: one pass over the blocks). `blocks`
+ * in plan order; `frozen` the frozen tensors' results.
  */
 export async function sealAndVerify(
   ctx: ProverContext,
@@ -260,13 +261,14 @@ export async function sealAndVerify(
   blocks: readonly BlockRecord[],
 ): Promise<Certificate> {
   const { ft, manifest, policy } = job;
-  // Only what the certificate needs is kept from this pass (not its per-block accumulators),
-  // so the self-verification below does not hold two decoded copies of every block.
-  const { accumulator, root, aggregates } = (() => {
-    const agg = aggregateBlocks(ctx.srs, blocks, job.fanIn ?? 16);
-    if (!agg.ok) throw new Error(`aggregation rejected block ${agg.failing.index} (${agg.failing.tensor}): ${agg.failing.reason}`);
-    return { accumulator: agg.accumulator, root: agg.root, aggregates: agg.tensors };
-  })();
+  // One pass over the blocks (every block re-checked, the tree folded); its result (N+1
+  // points, the root, per-tensor totals — no per-block accumulators) is the certificate's,
+  // and the self-verification below reuses it for these same block records instead of a
+  // second pass (`PriorAggregate`); every other check of the registry's verifier still runs.
+  const fanIn = job.fanIn ?? 16;
+  const agg = aggregateBlocks(ctx.srs, blocks, fanIn);
+  if (!agg.ok) throw new Error(`aggregation rejected block ${agg.failing.index} (${agg.failing.tensor}): ${agg.failing.reason}`);
+  const { accumulator, root, tensors: aggregates } = agg;
   const proven = new Map(aggregates.map((a) => [a.tensor, provenTensorResult(a)]));
   const results: TensorResult[] = [...frozen];
   for (const p of plans) if (p.class !== 'frozen') results.push(proven.get(p.name)!);
@@ -281,12 +283,12 @@ export async function sealAndVerify(
     srs: { id: ctx.srs.id, kind: ctx.srs.kind, N: ctx.srs.N },
     fractionalBits: policy.fractionalBits,
     tensors: results,
-    fanIn: job.fanIn ?? 16,
+    fanIn,
     blocks: [...blocks],
     accumulator,
     root,
   });
-  const check = verifyCertificate(ctx.srs, certificate, { baseManifestDigest: manifestDigest(manifest), baseTensors: manifestExpectations(manifest) });
+  const check = verifyCertificate(ctx.srs, certificate, { baseManifestDigest: manifestDigest(manifest), baseTensors: manifestExpectations(manifest) }, { blocks, fanIn, result: agg });
   if (!check.valid) throw new Error(`the certificate failed its own verification: ${check.reason}`);
   return certificate;
 }

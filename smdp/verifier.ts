@@ -31,7 +31,7 @@
  * reaches it: `decodeCertificate` throws `SmdpError` first, which callers map to bad input.
  */
 import { pairingCheck } from './accumulator.ts';
-import { MAX_FAN_IN, MIN_FAN_IN, aggregateBlocks, locatePairingFailures, type TensorAggregate } from './aggregate.ts';
+import { MAX_FAN_IN, MIN_FAN_IN, aggregateBlocks, locatePairingFailures, type AggregateResult, type BlockRecord, type TensorAggregate } from './aggregate.ts';
 import { certificateDigest, type Certificate, type TensorResult, type TensorSummary } from './certificate.ts';
 import { checkFrozen } from './classes/frozen.ts';
 import { SmdpError, rejected, VALID, type Verdict } from './errors.ts';
@@ -46,6 +46,27 @@ export interface BaseTensorInfo {
   readonly sha256?: string;
   /** C_base of each block, by block index (the manifest's tiling). */
   readonly blockCommitments?: readonly G1Point[];
+}
+
+/**
+ * What a prover may hand its own self-check: the result of `aggregateBlocks(srs, blocks,
+ * fanIn)` it computed moments before for these very block records (that pass re-checked
+ * every block). `verifyCertificate` uses it instead of aggregating again only when `blocks`
+ * are the certificate's block records — the same objects, in order — and `fanIn` is the
+ * certificate's; otherwise it aggregates as usual. Every other check still runs. It changes
+ * the time of a prover's self-check (one pass over the blocks instead of two), never a
+ * verdict: a registry verifying bytes it received has no such result.
+ */
+export interface PriorAggregate {
+  readonly blocks: readonly BlockRecord[];
+  readonly fanIn: number;
+  readonly result: AggregateResult;
+}
+
+function reusable(prior: PriorAggregate | undefined, cert: Certificate): AggregateResult | undefined {
+  if (prior === undefined || prior.fanIn !== cert.fanIn || prior.blocks.length !== cert.blocks.length) return undefined;
+  for (let i = 0; i < cert.blocks.length; i++) if (prior.blocks[i] !== cert.blocks[i]) return undefined;
+  return prior.result;
 }
 
 export interface VerifyExpectations {
@@ -94,7 +115,7 @@ function summaryProblem(stated: TensorSummary, agg: TensorAggregate): string | n
  * Verify a decoded certificate under `srs`. Valid only if every check above passes; the
  * per-tensor verdicts say which tensor failed (tensors not reached say why).
  */
-export function verifyCertificate(srs: Srs, cert: Certificate, expected: VerifyExpectations = {}): CertificateVerdict {
+export function verifyCertificate(srs: Srs, cert: Certificate, expected: VerifyExpectations = {}, prior?: PriorAggregate): CertificateVerdict {
   const tensorVerdicts = new Map<string, Verdict>();
   const finish = (overall: Verdict, unreached: string): CertificateVerdict => ({
     ...overall,
@@ -166,7 +187,7 @@ export function verifyCertificate(srs: Srs, cert: Certificate, expected: VerifyE
   }
 
   // 3b. Every block, and the tensor-level checks.
-  const agg = aggregateBlocks(srs, cert.blocks, cert.fanIn);
+  const agg = reusable(prior, cert) ?? aggregateBlocks(srs, cert.blocks, cert.fanIn);
   if (!agg.ok) {
     for (const f of agg.failures) note(f.tensor, `block ${f.blockIndex} (position ${f.index}): ${f.reason}`);
     const f = agg.failing;

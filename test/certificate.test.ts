@@ -282,6 +282,31 @@ describe('round trip and the honest certificate', () => {
   });
 });
 
+describe('a prover\'s prior aggregate (one pass over the blocks in its self-check)', () => {
+  it('is used only for the certificate\'s own block records, and changes no verdict', () => {
+    const c = assemble(blocks, [FROZEN]);
+    const prior = aggregateBlocks(srs, blocks, FAN_IN);
+    assert.equal(verifyCertificate(srs, c, {}, { blocks, fanIn: FAN_IN, result: prior }).valid, true);
+    // It is used: a deliberately wrong prior for the same records is caught by the checks that
+    // still run on it (the stated root no longer matches the "fold").
+    assert.ok(prior.ok);
+    const wrong = { ...prior, root: '0'.repeat(64) };
+    const w = verifyCertificate(srs, c, {}, { blocks, fanIn: FAN_IN, result: wrong });
+    assert.ok(!w.valid && /proof index root mismatch/.test(w.reason), 'the prior was used');
+    // It is ignored for other records: a tampered block (re-sealed certificate) with the honest
+    // prior is re-aggregated and rejected; so is a prior for another fan-in.
+    const p = decodeNormProof(blocks[0]!.proofBytes);
+    const bits = [...p.range.bitCommitments];
+    bits[0] = bits[0]!.add(G1.BASE);
+    const tampered = [{ statement: blocks[0]!.statement, proofBytes: encodeNormProof({ ...p, range: { ...p.range, bitCommitments: bits } }) }, ...blocks.slice(1)];
+    const bad = sealCertificate({ ...c, blocks: tampered });
+    const v = verifyCertificate(srs, bad, {}, { blocks, fanIn: FAN_IN, result: prior });
+    assert.ok(!v.valid && /block 0/.test(v.reason), 'tampered records: the prior is not used');
+    const other = aggregateBlocks(srs, blocks, 2);
+    assert.equal(verifyCertificate(srs, c, {}, { blocks, fanIn: 2, result: { ...other, root: '0'.repeat(64) } as typeof other }).valid, true, 'fan-in differs: recomputed');
+  });
+});
+
 describe('edited JSON fields: stale digest → DIGEST_MISMATCH, re-sealed → rejected', () => {
   const edits: [string, (o: Json) => void, RegExp | undefined][] = [
     ['norm bound', (o) => (((o.tensors as Json[])[0]!.params as Json).maxSquaredNorm = '301'), /other parameters/],
