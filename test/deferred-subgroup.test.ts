@@ -20,7 +20,7 @@ import { decodeNormProof, encodeNormProof, proveNormBound, verifyNormBound, type
 import { curveOps, jsCurveOps, withPrefetchedG1 } from '../smdp/curve-ops.ts';
 import { decodeG1, decodeProofG1, encodeG1 } from '../smdp/encoding.ts';
 import { SmdpError } from '../smdp/errors.ts';
-import { Fp, G1, type G1Point } from '../smdp/field.ts';
+import { G1, type G1Point } from '../smdp/field.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -28,21 +28,14 @@ import type { DriftSpec } from '../smdp/statement.ts';
 import { loadAddon } from '../native/loader.ts';
 import { nativeCurveOps } from '../native/backend.ts';
 import { testMsm } from './backend.ts';
+import { curvePointsBySmallX } from './curve-points.ts';
 
 /** (0, 2): x³ + 4 = 4, an inflection point of y² = x³ + 4, of order 3 — never in G1. */
 const T3 = G1.fromAffine({ x: 0n, y: 2n });
 
 /** A point of E(Fp) outside G1 with a large-order cofactor component (smallest such x). */
 function offSubgroupPoint(): G1Point {
-  for (let x = 1n; x < 1000n; x++) {
-    const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n);
-    let y: bigint;
-    try {
-      y = Fp.sqrt(y2);
-    } catch {
-      continue;
-    }
-    if (Fp.sqr(y) !== y2) continue;
+  for (const { x, y } of curvePointsBySmallX(1000n)) {
     const p = G1.fromAffine({ x, y });
     if (!p.isTorsionFree()) return p;
   }

@@ -5,20 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Fp, G1 } from '../smdp/field.ts';
 import { isInG1 } from '../smdp/g1-subgroup.ts';
-
-/** Affine points on y² = x³ + 4 for x = 1, 2, … (almost all outside G1). */
-function* curvePointsBySmallX(limit = 2000n): Generator<{ x: bigint; y: bigint }> {
-  for (let x = 1n; x < limit; x++) {
-    const y2 = Fp.add(Fp.mul(Fp.sqr(x), x), 4n);
-    let y: bigint;
-    try {
-      y = Fp.sqrt(y2);
-    } catch {
-      continue;
-    }
-    if (Fp.sqr(y) === y2) yield { x, y };
-  }
-}
+import { curvePointsBySmallX } from './curve-points.ts';
 
 describe('isInG1', () => {
   it('accepts every multiple of the generator', () => {

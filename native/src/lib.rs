@@ -377,20 +377,7 @@ fn tiled_pippenger(points: &[blst_p1_affine], scalars: &[u8], bits: usize) -> bl
             });
         }
     });
-    // Horner over the windows, top first: acc ← 2^window·acc + Σ_chunks tile.
-    let mut acc = blst_p1::default();
-    for w in (0..t.windows).rev() {
-        if w + 1 < t.windows {
-            for _ in 0..t.window {
-                unsafe { blst_p1_double(&mut acc, &acc) };
-            }
-        }
-        for c in 0..t.chunks {
-            let tile = results[w * t.chunks + c].lock().map(|g| g.0).unwrap_or_default();
-            unsafe { blst_p1_add_or_double(&mut acc, &acc, &tile) };
-        }
-    }
-    acc
+    msm::horner_windows(t.windows, t.window, t.chunks, |w, c| results[w * t.chunks + c].lock().map(|g| g.0).unwrap_or_default())
 }
 
 /// Small signed scalars (JS safe integers) as 8-byte magnitudes and signs.

@@ -488,6 +488,24 @@ fn combine_buckets(s: &mut Scratch, k_chains: usize, l_len: usize) -> blst_p1 {
 
 /// Σ ±mags[i]·points[i] (negative where `neg[i]`) for magnitudes below 2^`bits`, `bits` ≤
 /// `MAX_BITS`, on `threads` threads.
+/// Σ_w 2^(window·w)·Σ_c tile(w, c) by Horner over the windows, top first
+/// (acc ← 2^window·acc + Σ_chunks tile): how both tiled pippengers (this file's and lib.rs's
+/// over blst) join their per-(window, chunk) results.
+pub fn horner_windows(windows: usize, window: usize, chunks: usize, tile: impl Fn(usize, usize) -> blst_p1) -> blst_p1 {
+    let mut acc = blst_p1::default();
+    for w in (0..windows).rev() {
+        if w + 1 < windows {
+            for _ in 0..window {
+                unsafe { blst_p1_double(&mut acc, &acc) };
+            }
+        }
+        for c in 0..chunks {
+            unsafe { blst_p1_add_or_double(&mut acc, &acc, &tile(w, c)) };
+        }
+    }
+    acc
+}
+
 pub fn msm(points: &[blst_p1_affine], mags: &[u64], neg: &[bool], bits: usize, threads: usize) -> blst_p1 {
     let n = points.len();
     if n == 0 || bits == 0 {
@@ -532,19 +550,7 @@ fn msm_tiled(points: &[blst_p1_affine], mags: &[u64], neg: &[bool], t: Tiling, t
             *r = slot.into_inner().unwrap_or_default();
         }
     }
-    // Horner over the windows, top first: acc ← 2^window·acc + Σ_chunks tile.
-    let mut acc = blst_p1::default();
-    for w in (0..t.windows).rev() {
-        if w + 1 < t.windows {
-            for _ in 0..t.window {
-                unsafe { blst_p1_double(&mut acc, &acc) };
-            }
-        }
-        for c in 0..t.chunks {
-            unsafe { blst_p1_add_or_double(&mut acc, &acc, &results[w * t.chunks + c]) };
-        }
-    }
-    acc
+    horner_windows(t.windows, t.window, t.chunks, |w, c| results[w * t.chunks + c])
 }
 
 fn run_tile(points: &[blst_p1_affine], mags: &[u64], neg: &[bool], t: Tiling, chunk_len: usize, k: usize, s: &mut Scratch) -> blst_p1 {
