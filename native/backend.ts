@@ -36,10 +36,11 @@ export interface NativeAddon {
   subsetSum(basis: NativeG1Basis, offset: number, bits: Uint8Array): Promise<Buffer>;
   msmFull(basis: NativeG1Basis, offset: number, mags: Uint8Array, signs: Uint8Array): Promise<Buffer>;
   msmFullPoints(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
-  /** `msmFullPoints` on the calling thread, for at most `SERIAL_MSM_MAX` points (absent from older builds). */
-  msmFullPointsSerial?(points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer;
-  /** Several `msmFullPoints` in one call, `counts[g]` points each (absent from older builds). */
-  msmFullPointsGroups?(points: Uint8Array, mags: Uint8Array, signs: Uint8Array, counts: Uint32Array): Buffer;
+  /**
+   * Several `msmFullPoints` in one call, `counts[g]` points each: small groups on the calling
+   * thread (or spread over threads), groups of ≥ 256 points on every thread.
+   */
+  msmFullPointsGroups(points: Uint8Array, mags: Uint8Array, signs: Uint8Array, counts: Uint32Array): Buffer;
   blstPippenger(basis: NativeG1Basis, offset: number, len: number, scalars: Uint8Array, nbits: number): Buffer;
   /** `checkSubgroup` false: curve check only (absent from older builds' signature: always checked). */
   g1Decompress(bytes: Uint8Array, checkSubgroup?: boolean): Buffer;
@@ -73,9 +74,6 @@ export interface NativeG2Table {
 const P_FIELD = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn;
 const HALF_R = R >> 1n;
 const AFFINE_BYTES = 96;
-
-/** Most points of an MSM that `msmFullPointsSerial` does (no thread hand-off for small MSMs). */
-export const SERIAL_MSM_MAX = 32;
 
 /** Arrays at least this long are cached and searched for slices. */
 const CACHE_MIN = 64;
@@ -447,12 +445,10 @@ export function nativeCurveOps(addon: NativeAddon): CurveOps {
       const pts = affineBytes('msmFull', points);
       const { mags, signs } = fullScalarBytes('msmFull', scalars);
       if (points.length === 0) return G1.ZERO;
-      // Small MSMs (the verifier's linear checks) on this thread; older addons lack the entry.
-      const out = points.length <= SERIAL_MSM_MAX && addon.msmFullPointsSerial !== undefined ? addon.msmFullPointsSerial(pts, mags, signs) : addon.msmFullPoints(pts, mags, signs);
-      return pointFromBytes(out);
+      // One group: a small MSM stays on this thread (no thread-pool hand-off).
+      return pointFromBytes(addon.msmFullPointsGroups(pts, mags, signs, Uint32Array.of(points.length)));
     },
     msmGroups(groups) {
-      if (addon.msmFullPointsGroups === undefined) return groups.map((g) => (g.points.length === 0 ? G1.ZERO : this.msmFull(toAffineAll(g.points), g.scalars)));
       const points: G1Point[] = [];
       const scalars: bigint[] = [];
       const counts = new Uint32Array(groups.length);

@@ -68,7 +68,7 @@ export class Transcript {
     buf[0] = 1;
     buf.set(this.state, 1);
     buf.set(fl, 33);
-    new DataView(buf.buffer).setBigUint64(33 + fl.length, BigInt(bytes.length));
+    buf.set(u64(bytes.length), 33 + fl.length);
     buf.set(bytes, 41 + fl.length);
     this.state = sha256(buf);
     return this;

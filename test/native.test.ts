@@ -250,9 +250,8 @@ describe('native backend vs JS', { skip }, () => {
       assert.ok((await msm.msmFull(dup, [5n, R - 2n, 3n])).is0(), '5P − 2P − 3P = O');
     });
 
-    it('msmFullPointsSerial (≤ 32 points, no threads) gives msmFullPoints\' bytes and the JS point', () => {
-      assert.equal(typeof addon.msmFullPointsSerial, 'function', 'the addon exports msmFullPointsSerial');
-      const serial = addon.msmFullPointsSerial!.bind(addon);
+    it('msmFullPointsGroups, one group (on the calling thread), gives msmFullPoints\' bytes and the JS point', () => {
+      const serial = (points: Uint8Array, mags: Uint8Array, signs: Uint8Array): Buffer => addon.msmFullPointsGroups(points, mags, signs, Uint32Array.of(signs.length));
       /** Signed 32-byte little-endian magnitudes, as native/backend.ts sends them. */
       const encode = (s: readonly bigint[]): { mags: Buffer; signs: Uint8Array } => {
         const mags = Buffer.alloc(s.length * 32);
@@ -292,10 +291,10 @@ describe('native backend vs JS', { skip }, () => {
       const one = encode([5n]);
       assert.throws(() => addon.msmFullPoints(zero, one.mags, one.signs), /point 0 is not on the curve/);
       assert.throws(() => serial(zero, one.mags, one.signs), /point 0 is not on the curve/);
-      // Length checks, and the size limit of the serial entry.
+      // Length checks: scalars against points, group counts against points.
       assert.throws(() => serial(affineBytes('test', BASIS.slice(0, 2)), one.mags, one.signs), /expected 2 scalars, got 1/);
-      const big = encode(new Array<bigint>(33).fill(1n));
-      assert.throws(() => serial(affineBytes('test', BASIS.slice(0, 33)), big.mags, big.signs), /at most 32/);
+      const two = encode([1n, 2n]);
+      assert.throws(() => addon.msmFullPointsGroups(affineBytes('test', BASIS.slice(0, 2)), two.mags, two.signs, Uint32Array.of(1)), /group counts add up to 1, expected 2 points/);
     });
 
     it('msmGroups: one call, every group equal to JS msmFull (empty, small, threaded and ≥ 4096-point groups; decoded, computed and unnormalised points)', () => {

@@ -680,43 +680,25 @@ pub fn msm_full(basis: &G1Basis, offset: u32, mags: Uint8Array, signs: Uint8Arra
     })
 }
 
-/// Synchronous full-scalar MSM over ad-hoc affine points (`n × 96` bytes): the verifier's
-/// accumulator evaluation.
+/// Synchronous full-scalar MSM over ad-hoc affine points (`n × 96` bytes) on blst's thread
+/// pool: the reference `msmFullPointsGroups` is tested against.
 #[napi]
 pub fn msm_full_points(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
-    guarded("msmFullPoints", || msm_points(&points, &mags, &signs, false))
-}
-
-/// Points at most `msmFullPointsSerial` takes: it is for the verifier's small MSMs.
-const SERIAL_MAX_POINTS: usize = 32;
-
-/// `msmFullPoints` for at most `SERIAL_MAX_POINTS` points, entirely on the calling thread (no
-/// thread spawned for parsing, no pool for the pippenger): same inputs, same result.
-#[napi(js_name = "msmFullPointsSerial")]
-pub fn msm_full_points_serial(points: Uint8Array, mags: Uint8Array, signs: Uint8Array) -> Result<Buffer> {
-    guarded("msmFullPointsSerial", || msm_points(&points, &mags, &signs, true))
-}
-
-/// The two entries above: parse the points, check the scalars, MSM (`serial`: on this thread,
-/// at most `SERIAL_MAX_POINTS` points).
-fn msm_points(points: &[u8], mags: &[u8], signs: &[u8], serial: bool) -> Result<Buffer> {
-    let n = points.len() / G1_AFFINE_BYTES;
-    if serial && points.len().is_multiple_of(G1_AFFINE_BYTES) && n > SERIAL_MAX_POINTS {
-        return Err(invalid(format!("msmFullPointsSerial: {n} points, at most {SERIAL_MAX_POINTS}")));
-    }
-    let pts = parse_affines(points)?;
-    if pts.len() != signs.len() {
-        return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
-    }
-    let scalars = full_scalars(mags, signs)?;
-    Ok(serialize_p1(&msm_signed_with(&pts, &scalars, serial)))
+    guarded("msmFullPoints", || {
+        let pts = parse_affines(&points)?;
+        if pts.len() != signs.len() {
+            return Err(invalid(format!("expected {} scalars, got {}", pts.len(), signs.len())));
+        }
+        let scalars = full_scalars(&mags, &signs)?;
+        Ok(serialize_p1(&msm_signed(&pts, &scalars)))
+    })
 }
 
 /// Several full-scalar MSMs over ad-hoc affine points in one call (the verifier's accumulator
 /// evaluation: one MSM per slot). Group `g` is the next `counts[g]` points and scalars; the
 /// result is `counts.len() × 96` bytes, group by group. Groups of at least `GROUP_THREADED_MIN`
 /// points run one after another on every thread (as `msmFullPoints`); the smaller ones are
-/// spread over the threads, each on one (as `msmFullPointsSerial`), so a dozen MSMs of a few
+/// spread over the threads, each on one (a single-threaded pippenger or double-and-add), so a dozen MSMs of a few
 /// dozen points cost one boundary crossing and no per-MSM thread pool hand-off.
 /// Groups of `msmFullPointsGroups` at least this large use every thread on their own.
 const GROUP_THREADED_MIN: usize = 256;
