@@ -58,7 +58,6 @@ export interface NativeAddon {
     challenge: (g: Buffer) => Buffer,
   ): Buffer;
   openBitsTables(bits: Uint8Array, n: number, ell: number, eta: Uint8Array, point: Uint8Array, lead: Uint8Array | null, splitRounds: number): [Buffer, Buffer, Buffer];
-  bitPairDiffSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number, round: number): Promise<Buffer>;
   bitPairDiffQuotient(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number, round: number, eta: Uint8Array, prefix: Uint8Array, lead: boolean): Promise<Buffer>;
   subsetSums(basis: NativeG1Basis, offset: number, bits: Uint8Array, n: number): Promise<Buffer>;
 }

@@ -663,11 +663,13 @@ describe('native prover kernels vs JS (range sumcheck, batched bit opening)', { 
     assert.throws(() => addon.rangeSumcheck(Buffer.of(0, 1), 2, 1, Buffer.alloc(32, 0xff), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), true, () => Buffer.alloc(32)), /not below r/);
     assert.throws(() => addon.openBitsTables(Buffer.of(0, 1, 1), 3, 1, Buffer.alloc(32), Buffer.alloc(32), null, 0), /not a power of two/);
     const basis = new addon.G1Basis(affineBytes('test', buildPoints(4)));
-    assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 2, 1, 1), 4, 1), /bit 1 of vector 0 is not 0 or 1/);
-    assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1, 1), 3, 1), /divisible by 2\^1/);
-    assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1), 2, 2), /divisible by 2\^2/);
-    assert.throws(() => addon.bitPairDiffSums(basis, 0, Buffer.of(0, 1), 2, 0), /round 0 is not in/);
-    assert.throws(() => addon.bitPairDiffSums(basis, 2, Buffer.alloc(8), 8, 1), /outside the basis/);
+    const eta = Buffer.alloc(32);
+    const none = Buffer.alloc(0);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.of(0, 2, 1, 1), 4, 1, eta, none, false), /bit 1 of vector 0 is not 0 or 1/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.of(0, 1, 1), 3, 1, eta, none, false), /divisible by 2\^1/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.of(0, 1), 2, 2, eta, Buffer.alloc(32), false), /divisible by 2\^2/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.of(0, 1), 2, 0, eta, none, false), /round 0 is not in/);
+    assert.throws(() => addon.bitPairDiffQuotient(basis, 2, Buffer.alloc(8), 8, 1, eta, none, false), /outside the basis/);
     assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.alloc(8), 8, 2, Buffer.alloc(32), Buffer.alloc(0), false), /round 2 takes 1 prefix coordinates/);
     assert.throws(() => addon.bitPairDiffQuotient(basis, 0, Buffer.alloc(8), 8, 1, Buffer.alloc(32, 0xff), Buffer.alloc(0), false), /not below r/);
     // A challenge callback that throws ends the sumcheck with that error.

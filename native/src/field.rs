@@ -470,7 +470,7 @@ pub(crate) fn pair_diff_weights(eta: &[u8], prefix: &[u8], ell: usize, lead: boo
 /// native/backend.ts (`fullScalarBytes`): magnitudes (32 bytes LE each) and signs, rounds
 /// concatenated (n/2 + n/4 + … + 1 = n − 1 scalars), then the value f(ρ) (32 bytes LE).
 /// For the first `split_rounds` rounds the table holds only v's part of the quotient (zeros
-/// without v): the caller commits the bits' part as signed subset sums (`bitPairDiffSums`).
+/// without v): the caller commits the bits' part as signed subset sums (`bitPairDiffQuotient`).
 #[napi(js_name = "openBitsTables")]
 pub fn open_bits_tables(
     bits: Uint8Array,

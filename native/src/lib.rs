@@ -445,10 +445,9 @@ impl G1Basis {
 enum MsmJob {
     Signed { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, scalars: Scalars },
     Subset { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, total: Option<Arc<OnceLock<blst_p1>>> },
-    /// ℓ·h results (h = 2^(round−1)): Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_k for each bit
-    /// vector β_j of `n` entries and t < h.
-    /// With `weights` (one per sum, j-major), their combination Σ w·S instead (one point).
-    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, h: usize, weights: Option<Scalars> },
+    /// One point: Σ_{j,t} w_{j,t}·S_{j,t} with S_{j,t} = Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_k
+    /// for each bit vector β_j of `n` entries and t < h (h = 2^(round−1)), `weights` j-major.
+    PairDiffs { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, h: usize, weights: Scalars },
     /// Σ_{β_j = 1} P for each of the vectors β_j of `n` entries in `bits`.
     Subsets { points: Arc<Vec<blst_p1_affine>>, start: usize, end: usize, bits: Vec<u8>, n: usize, total: Option<Arc<OnceLock<blst_p1>>> },
 }
@@ -458,15 +457,7 @@ pub struct MsmTask(Option<MsmJob>);
 fn run_job(job: MsmJob) -> Result<Vec<u8>> {
     if let MsmJob::PairDiffs { points, start, end, bits, n, h, weights } = job {
         let pts = &points[start..end];
-        let sums = pair_diff_sums(pts, &bits, n, h);
-        if let Some(w) = weights {
-            return Ok(serialize_p1(&weighted_sum(&sums, &w)).to_vec());
-        }
-        let mut out = Vec::with_capacity(sums.len() * G1_AFFINE_BYTES);
-        for p in sums {
-            out.extend_from_slice(&serialize_p1(&p));
-        }
-        return Ok(out);
+        return Ok(serialize_p1(&weighted_sum(&pair_diff_sums(pts, &bits, n, h), &weights)).to_vec());
     }
     if let MsmJob::Subsets { points, start, end, bits, n, total } = job {
         let vectors: Vec<&[u8]> = bits.chunks_exact(n).collect();
@@ -626,19 +617,13 @@ pub fn subset_sums_js(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32) ->
 }
 
 /// For bit vectors β_0 … β_{ℓ−1} of `n` entries each (ℓ·n bytes, 0/1) and an opening round
-/// r ≥ 1 (h = 2^(r−1)), the ℓ·h points S_{j,t} = Σ_k (β_j[(2k+1)h + t] − β_j[2kh + t])·P_{offset+k}
-/// over n/2^r basis points, j-major, asynchronously; resolves to ℓ·h × 96 bytes. Round r's
-/// quotient of the batched opening of Σ_j η^j β_j is Σ_{j,t} η^j·eq(t, ρ_1..ρ_{r−1})·S_{j,t}
-/// (native/backend.ts `openBits`): signed subset sums instead of a 255-bit MSM.
-#[napi(js_name = "bitPairDiffSums")]
-pub fn bit_pair_diff_sums(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32, round: u32) -> Result<AsyncTask<MsmTask>> {
-    guarded("bitPairDiffSums", || Ok(AsyncTask::new(MsmTask(Some(pair_diffs_job("bitPairDiffSums", basis, offset, &bits, n, round, None)?)))))
-}
-
-/// `bitPairDiffSums` combined with its weights: Σ_{j,t} η^j·eq(t, ρ_1..ρ_{r−1})·S_{j,t} — or
-/// with η^{j+1} when `lead` (a leading vector takes η^0) — round r's bit part of the batched
-/// opening's quotient (native/backend.ts `openBits`), as one 96-byte point, asynchronously.
-/// `eta` is 32 bytes LE, `prefix` the r − 1 coordinates ρ_1..ρ_{r−1} (32 bytes LE each).
+/// r ≥ 1 (h = 2^(r−1)), the ℓ·h signed subset sums S_{j,t} = Σ_k (β_j[(2k+1)h + t] −
+/// β_j[2kh + t])·P_{offset+k} over n/2^r basis points, combined with their weights:
+/// Σ_{j,t} η^j·eq(t, ρ_1..ρ_{r−1})·S_{j,t} — or with η^{j+1} when `lead` (a leading vector
+/// takes η^0) — round r's bit part of the batched opening's quotient (native/backend.ts
+/// `openBits`; signed subset sums instead of a 255-bit MSM), as one 96-byte point,
+/// asynchronously. `eta` is 32 bytes LE, `prefix` the r − 1 coordinates ρ_1..ρ_{r−1} (32 bytes
+/// LE each).
 #[napi(js_name = "bitPairDiffQuotient")]
 #[allow(clippy::too_many_arguments)]
 pub fn bit_pair_diff_quotient(basis: &G1Basis, offset: u32, bits: Uint8Array, n: u32, round: u32, eta: Uint8Array, prefix: Uint8Array, lead: bool) -> Result<AsyncTask<MsmTask>> {
@@ -649,12 +634,12 @@ pub fn bit_pair_diff_quotient(basis: &G1Basis, offset: u32, bits: Uint8Array, n:
         }
         let (mags, signs) = field::pair_diff_weights(&eta, &prefix, n_rows, lead)?;
         let weights = full_scalars(&mags, &signs)?;
-        Ok(AsyncTask::new(MsmTask(Some(pair_diffs_job("bitPairDiffQuotient", basis, offset, &bits, n, round, Some(weights))?))))
+        Ok(AsyncTask::new(MsmTask(Some(pair_diffs_job("bitPairDiffQuotient", basis, offset, &bits, n, round, weights)?))))
     })
 }
 
-/// The checked job of `bitPairDiffSums` / `bitPairDiffQuotient`.
-fn pair_diffs_job(what: &str, basis: &G1Basis, offset: u32, bits: &[u8], n: u32, round: u32, weights: Option<Scalars>) -> Result<MsmJob> {
+/// The checked job of `bitPairDiffQuotient`.
+fn pair_diffs_job(what: &str, basis: &G1Basis, offset: u32, bits: &[u8], n: u32, round: u32, weights: Scalars) -> Result<MsmJob> {
     let n = n as usize;
     if !(1..=20).contains(&round) {
         return Err(invalid(format!("{what}: round {round} is not in 1..=20")));
