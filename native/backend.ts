@@ -49,6 +49,7 @@ export interface NativeAddon {
     bits: Uint8Array,
     n: number,
     ell: number,
+    groups: number,
     r: Uint8Array,
     alphaPows: Uint8Array,
     weights: Uint8Array,
@@ -273,17 +274,20 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
       const { n } = input;
       const mu = input.r.length;
       if (n !== 2 ** mu) throw new Error(`rangeSumcheck: n = ${n} does not match a point of ${mu} coordinates`);
-      const ell = input.bits.length;
+      const ell = input.weights.length;
+      const groups = input.squareCoeffs.length;
+      if (input.bits.length !== ell * groups) throw new Error(`rangeSumcheck: ${input.bits.length} bit vectors for ${groups} tiles of ${ell}`);
       const point: bigint[] = [];
       const out = addon.rangeSumcheck(
         packBits('rangeSumcheck', input.bits, n),
         n,
         ell,
+        groups,
         frBytesLe('rangeSumcheck', input.r),
         frBytesLe('rangeSumcheck', input.alphaPow),
         frBytesLe('rangeSumcheck', input.weights),
         frBytesLe('rangeSumcheck', [input.negB]),
-        frBytesLe('rangeSumcheck', [input.c]),
+        frBytesLe('rangeSumcheck', input.squareCoeffs),
         input.withSquareSum,
         (g) => {
           const rho = challenge(point.length, frFromLe(g, 4));
@@ -294,7 +298,7 @@ export function nativeKernels(addon: NativeAddon, cache: BasisCache): ProverKern
       if (point.length !== mu) throw new Error(`rangeSumcheck: the kernel drew ${point.length} challenges, expected ${mu}`);
       const rounds: bigint[][] = [];
       for (let i = 0; i < mu; i++) rounds.push(frFromLe(out, 4, i * 128));
-      return { rounds, point, bitEvals: frFromLe(out, ell, mu * 128) };
+      return { rounds, point, bitEvals: frFromLe(out, ell * groups, mu * 128) };
     },
     async openBits(basis, bits, eta, point, lead) {
       const mu = point.length;

@@ -10,20 +10,24 @@
 import type { G1Affine, G1Point } from './field.ts';
 import type { PstOpening } from './pst.ts';
 
+/**
+ * The range sumcheck of T tiles in lockstep (T = 1: one tile). Bit vectors are tile-major:
+ * β_{t,j} is `bits[t·ℓ + j]`, ℓ = `weights.length`, T = `squareCoeffs.length`.
+ */
 export interface RangeSumcheckInput {
-  /** β_0 … β_{ℓ−1}, each n bytes of 0/1 (n a power of two). */
+  /** β_{0,0} … β_{T−1,ℓ−1}, each n bytes of 0/1 (n a power of two). */
   readonly bits: readonly Uint8Array[];
   readonly n: number;
   /** The zerocheck point r (μ coordinates). */
   readonly r: readonly bigint[];
-  /** α^0 … α^{ℓ−1} */
+  /** The booleanity coefficient of each bit vector (one tile: α^0 … α^{ℓ−1}; tile t: θ^t·α^j). */
   readonly alphaPow: readonly bigint[];
-  /** The range weights w_j as field elements. */
+  /** The range weights w_j as field elements (the same for every tile). */
   readonly weights: readonly bigint[];
   /** −B in Fr */
   readonly negB: bigint;
-  /** The square-sum coefficient (0 without the square sum). */
-  readonly c: bigint;
+  /** The square-sum coefficient of each tile (one tile: c; tile t: c·θ^t; 0 without the square sum). */
+  readonly squareCoeffs: readonly bigint[];
   readonly withSquareSum: boolean;
 }
 
@@ -32,13 +36,13 @@ export interface RangeSumcheckOutput {
   readonly rounds: bigint[][];
   /** ρ_1 … ρ_μ as returned by `challenge` */
   readonly point: bigint[];
-  /** β_j(ρ) */
+  /** β_{t,j}(ρ), tile-major */
   readonly bitEvals: bigint[];
 }
 
 export interface ProverKernels {
   /**
-   * The range sumcheck of classes/range.ts (tables [eq(r,·), β_0 …], degree 3). `challenge`
+   * The range sumcheck of classes/range.ts (tables [eq(r,·), β_{0,0} …], degree 3). `challenge`
    * is called once per round, in order, with g_i(0..3), and returns ρ_i.
    */
   rangeSumcheck(input: RangeSumcheckInput, challenge: (round: number, g: readonly bigint[]) => bigint): RangeSumcheckOutput;

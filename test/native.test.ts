@@ -656,11 +656,11 @@ describe('native prover kernels vs JS (range sumcheck, batched bit opening)', { 
 
   it('the kernels reject malformed inputs with errors, not crashes', () => {
     const kernels = withKernels.kernels!;
-    const input = { bits: [Uint8Array.of(0, 2)], n: 2, r: [5n], alphaPow: [1n], weights: [1n], negB: R - 1n, c: 3n, withSquareSum: true };
+    const input = { bits: [Uint8Array.of(0, 2)], n: 2, r: [5n], alphaPow: [1n], weights: [1n], negB: R - 1n, squareCoeffs: [3n], withSquareSum: true };
     assert.throws(() => kernels.rangeSumcheck(input, () => 1n), /bit 1 of vector 0 is not 0 or 1/);
-    assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)], c: R }, () => 1n), /scalar 0 is not in \[0, r\)/);
+    assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)], squareCoeffs: [R] }, () => 1n), /scalar 0 is not in \[0, r\)/);
     assert.throws(() => kernels.rangeSumcheck({ ...input, bits: [Uint8Array.of(0, 1)] }, () => R), /scalar 0 is not in \[0, r\)/);
-    assert.throws(() => addon.rangeSumcheck(Buffer.of(0, 1), 2, 1, Buffer.alloc(32, 0xff), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), true, () => Buffer.alloc(32)), /not below r/);
+    assert.throws(() => addon.rangeSumcheck(Buffer.of(0, 1), 2, 1, 1, Buffer.alloc(32, 0xff), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), true, () => Buffer.alloc(32)), /not below r/);
     assert.throws(() => addon.openBitsTables(Buffer.of(0, 1, 1), 3, 1, Buffer.alloc(32), Buffer.alloc(32), null, 0), /not a power of two/);
     const basis = new addon.G1Basis(affineBytes('test', buildPoints(4)));
     const eta = Buffer.alloc(32);

@@ -198,18 +198,21 @@ fn read_bits(bits: &[u8], n: usize, ell: usize) -> Result<()> {
     Ok(())
 }
 
-/// The range sub-protocol's sumcheck (smdp/classes/range.ts `proveRange`): tables
-/// [eq(r, ·), β_0 … β_{ℓ−1}], degree 3, combine
-///   v ↦ eq·Σ_j α^j β_j(β_j − 1) + c·(Σ_j w_j β_j − B)²      (the square term only if `with_sq`).
+/// The range sub-protocol's sumcheck (smdp/classes/range.ts `proveRangeTiles`) over T tiles
+/// in lockstep: tables [eq(r, ·), β_{0,0} … β_{T−1,ℓ−1}] (tile-major), degree 3, combine
+///   v ↦ eq·Σ_k a_k β_k(β_k − 1) + Σ_t c_t·(Σ_j w_j β_{t,j} − B)²   (square terms only if `with_sq`),
+/// with a_k the T·ℓ booleanity coefficients (`alpha_pows`) and c_t the T square coefficients
+/// (`c`, T × 32 bytes; T = `groups`). T = 1 is the one-tile sumcheck.
 /// Rounds bind the lowest variable first; `challenge(g)` receives g(0..3) (4 × 32 bytes LE),
 /// absorbs them into the transcript and returns ρ_i (32 bytes LE).
-/// Returns the μ round polynomials (μ × 4 × 32 bytes) followed by β_j(ρ) (ℓ × 32 bytes).
+/// Returns the μ round polynomials (μ × 4 × 32 bytes) followed by β_k(ρ) (T·ℓ × 32 bytes).
 #[napi(js_name = "rangeSumcheck")]
 #[allow(clippy::too_many_arguments)]
 pub fn range_sumcheck(
     bits: Uint8Array,
     n: u32,
     ell: u32,
+    groups: u32,
     r: Uint8Array,
     alpha_pows: Uint8Array,
     weights: Uint8Array,
@@ -218,16 +221,20 @@ pub fn range_sumcheck(
     with_sq: bool,
     challenge: Function<Buffer, Buffer>,
 ) -> Result<Buffer> {
-    let (n, ell) = (n as usize, ell as usize);
-    read_bits(&bits, n, ell)?;
+    let (n, ell, groups) = (n as usize, ell as usize, groups as usize);
+    if groups == 0 {
+        return Err(invalid("rangeSumcheck: expected at least one tile".to_string()));
+    }
+    let total = ell.checked_mul(groups).ok_or_else(|| invalid("rangeSumcheck: ℓ × T overflows".to_string()))?;
+    read_bits(&bits, n, total)?;
     let mu = n.trailing_zeros() as usize;
     let r = read_frs("rangeSumcheck r", &r, mu)?;
-    let alpha = read_frs("rangeSumcheck alpha powers", &alpha_pows, ell)?;
+    let alpha = read_frs("rangeSumcheck alpha powers", &alpha_pows, total)?;
     let w = read_frs("rangeSumcheck weights", &weights, ell)?;
     let neg_b = read_fr("rangeSumcheck −B", &neg_b)?;
-    let c = read_fr("rangeSumcheck c", &c)?;
+    let c = read_frs("rangeSumcheck square coefficients", &c, groups)?;
     let bits = bits.to_vec();
-    let mut out = vec![0u8; (mu * 4 + ell) * FR_BYTES];
+    let mut out = vec![0u8; (mu * 4 + total) * FR_BYTES];
     let mut draw = |round: usize, g: &[Fr; 4]| -> Result<Fr> {
         let mut buf = vec![0u8; 4 * FR_BYTES];
         for (x, v) in g.iter().enumerate() {
@@ -237,7 +244,7 @@ pub fn range_sumcheck(
         let rho: Buffer = challenge.call(buf.into())?;
         read_fr("rangeSumcheck challenge", &rho)
     };
-    let evals = guarded("rangeSumcheck", || range_sumcheck_rounds(&bits, n, ell, &r, &alpha, &w, neg_b, c, with_sq, &mut draw))?;
+    let evals = guarded("rangeSumcheck", || range_sumcheck_rounds(&bits, n, ell, &r, &alpha, &w, neg_b, &c, with_sq, &mut draw))?;
     for (j, e) in evals.iter().enumerate() {
         e.write_le(&mut out[(mu * 4 + j) * FR_BYTES..(mu * 4 + j + 1) * FR_BYTES]);
     }
@@ -291,42 +298,55 @@ fn range_sumcheck_rounds(
     alpha: &[Fr],
     w: &[Fr],
     neg_b: Fr,
-    c: Fr,
+    c: &[Fr],
     with_sq: bool,
     draw: &mut dyn FnMut(usize, &[Fr; 4]) -> Result<Fr>,
 ) -> Result<Vec<Fr>> {
     let mu = r.len();
+    let groups = c.len();
+    let total = ell * groups;
     if mu == 0 {
         // No rounds: the final values are the bits themselves.
-        return Ok((0..ell).map(|j| if bits[j * n] == 1 { Fr::one() } else { Fr::ZERO }).collect());
+        return Ok((0..total).map(|k| if bits[k * n] == 1 { Fr::one() } else { Fr::ZERO }).collect());
     }
     let one = Fr::one();
     let mut eq = eq_table(r);
-    // Δ(b) = Σ_j w_j β_j(b) − B is multilinear too; it is folded alongside (same values as
-    // evaluating the combine on the folded bits, by linearity).
-    let mut delta: Vec<Fr> = if with_sq {
-        let mut d = vec![neg_b; n];
-        for j in 0..ell {
-            for (x, &b) in d.iter_mut().zip(&bits[j * n..(j + 1) * n]) {
-                if b == 1 {
-                    *x = x.add(w[j]);
+    // Each tile's Δ_t(b) = Σ_j w_j β_{t,j}(b) − B is multilinear too; it is folded alongside
+    // (same values as evaluating the combine on the folded bits, by linearity).
+    let mut deltas: Vec<Vec<Fr>> = if with_sq {
+        (0..groups)
+            .map(|t| {
+                let mut d = vec![neg_b; n];
+                for j in 0..ell {
+                    let k = t * ell + j;
+                    for (x, &b) in d.iter_mut().zip(&bits[k * n..(k + 1) * n]) {
+                        if b == 1 {
+                            *x = x.add(w[j]);
+                        }
+                    }
                 }
-            }
-        }
-        d
+                d
+            })
+            .collect()
     } else {
         Vec::new()
     };
-    // Σ_p c·Δ_t(p)² at t = 0..3 over the current Δ table.
-    let square_sum = |delta: &[Fr]| -> [Fr; 4] {
-        let mut sq = [Fr::ZERO; 4];
-        for pair in delta.chunks_exact(2) {
-            let d = line4(pair[0], pair[1]);
+    // Σ_t c_t·Σ_p Δ_t,x(p)² at x = 0..3 over the current Δ tables.
+    let square_sum = |deltas: &[Vec<Fr>]| -> [Fr; 4] {
+        let mut out = [Fr::ZERO; 4];
+        for (delta, &ct) in deltas.iter().zip(c) {
+            let mut sq = [Fr::ZERO; 4];
+            for pair in delta.chunks_exact(2) {
+                let d = line4(pair[0], pair[1]);
+                for x in 0..4 {
+                    sq[x] = sq[x].add(d[x].sqr());
+                }
+            }
             for x in 0..4 {
-                sq[x] = sq[x].add(d[x].sqr());
+                out[x] = out[x].add(ct.mul(sq[x]));
             }
         }
-        sq
+        out
     };
     let pattern_rounds = mu.min(PATTERN_ROUNDS);
     let mut rho: Vec<Fr> = Vec::with_capacity(mu);
@@ -340,7 +360,7 @@ fn range_sumcheck_rounds(
         let (mut x0, mut x1) = (vec![Fr::ZERO; npat], vec![Fr::ZERO; npat]);
         let (mut g0, mut g1) = (vec![Fr::ZERO; npat], vec![Fr::ZERO; npat]);
         let mut seen = vec![false; npat];
-        for j in 0..ell {
+        for j in 0..total {
             let row = &bits[j * n..(j + 1) * n];
             for (p, chunk) in row.chunks_exact(size).enumerate() {
                 let pat = pattern(chunk);
@@ -375,22 +395,20 @@ fn range_sumcheck_rounds(
             }
         }
         if with_sq {
-            let sq = square_sum(&delta);
+            let sq = square_sum(&deltas);
             for x in 0..4 {
-                g[x] = g[x].add(c.mul(sq[x]));
+                g[x] = g[x].add(sq[x]);
             }
         }
         let x = draw(round, &g)?;
         rho.push(x);
         eq = fold(&eq, x);
-        if with_sq {
-            delta = fold(&delta, x);
-        }
+        deltas = deltas.iter().map(|d| fold(d, x)).collect();
     }
     // The bit tables after the pattern rounds, by lookup.
     let size = 1usize << pattern_rounds;
     let folded = subset_values(&eq_table(&rho));
-    let mut tables: Vec<Vec<Fr>> = (0..ell).map(|j| bits[j * n..(j + 1) * n].chunks_exact(size).map(|chunk| folded[pattern(chunk)]).collect()).collect();
+    let mut tables: Vec<Vec<Fr>> = (0..total).map(|j| bits[j * n..(j + 1) * n].chunks_exact(size).map(|chunk| folded[pattern(chunk)]).collect()).collect();
     for round in pattern_rounds..mu {
         let half = eq.len() / 2;
         let mut boolean = [Fr::ZERO; 4];
@@ -424,16 +442,14 @@ fn range_sumcheck_rounds(
         }
         let mut g = boolean;
         if with_sq {
-            let sq = square_sum(&delta);
+            let sq = square_sum(&deltas);
             for x in 0..4 {
-                g[x] = g[x].add(c.mul(sq[x]));
+                g[x] = g[x].add(sq[x]);
             }
         }
         let x = draw(round, &g)?;
         eq = fold(&eq, x);
-        if with_sq {
-            delta = fold(&delta, x);
-        }
+        deltas = deltas.iter().map(|d| fold(d, x)).collect();
         tables = tables.iter().map(|t| fold(t, x)).collect();
     }
     Ok(tables.iter().map(|t| t[0]).collect())

@@ -125,32 +125,67 @@ export async function commitRange(ctx: ProverContext, deltas: readonly bigint[],
 }
 
 /**
- * Absorb the bit commitments (and S), run the batched sumcheck, absorb β_j(ρ). With
- * `kernels` (a backend's native loops) the sumcheck's arithmetic runs there; the transcript,
- * and so every challenge and proof byte, is the same either way.
+ * Absorb the bit commitments (and S), run the batched sumcheck, absorb β_j(ρ): the one-tile
+ * case of `proveRangeTiles`. With `kernels` (a backend's native loops) the sumcheck's
+ * arithmetic runs there; the transcript, and so every challenge and proof byte, is the same
+ * either way.
  */
 export function proveRange(t: Transcript, label: string, wit: RangeWitness, withSquareSum: boolean, kernels?: ProverKernels): RangeProverOutput {
-  const { B, bits, bitCommitments } = wit;
-  const S = wit.squaredNorm;
+  const out = proveRangeTiles(t, label, [wit], withSquareSum, kernels);
+  const part = out.parts[0]!;
+  return { proof: { ...part, sumcheck: out.sumcheck }, point: out.point, bits: out.bits };
+}
+
+/** One tile's share of a lockstep range proof: everything but the shared sumcheck. */
+export interface RangeTilePart {
+  readonly bitCommitments: readonly G1Point[];
+  /** Σ Δ_i² when the square sum is proven. */
+  readonly squaredNorm: bigint | null;
+  /** β_j(ρ) */
+  readonly bitEvals: readonly bigint[];
+}
+
+export interface RangeTilesOutput {
+  readonly parts: RangeTilePart[];
+  readonly sumcheck: SumcheckProof;
+  readonly point: bigint[];
+  /** Every tile's β_j (0/1 bytes), tile-major, for the batched opening at ρ. */
+  readonly bits: readonly Uint8Array[];
+}
+
+/**
+ * The range proofs of T tiles (same n and B) in lockstep — issue-level "one opening per work
+ * unit" (smdp/README.md §Proving units). Transcript, after the caller's statement(s):
+ *   for each tile t: absorb `label.bits` (C_{β_t,0..ℓ−1}) and, with the square sum,
+ *   `label.squaredNorm` (S_t); draw r ∈ F^μ (`label.r`), α (`label.alpha`), c (`label.c`, square
+ *   sum only) and, when T ≥ 2, θ (`label.theta`); one sumcheck (`label.sumcheck`) of
+ *     Σ_b Σ_t θ^t·[eq(r,b)·Σ_j α^j β_{t,j}(b)(β_{t,j}(b) − 1) + c·Δ_t(b)²]  =  c·Σ_t θ^t S_t,
+ *   ending at one point ρ; then for each tile absorb `label.bitEvals` (β_{t,j}(ρ)).
+ * With T = 1 no θ is drawn and this is exactly the one-tile protocol (byte for byte).
+ */
+export function proveRangeTiles(t: Transcript, label: string, wits: readonly RangeWitness[], withSquareSum: boolean, kernels?: ProverKernels): RangeTilesOutput {
+  const first = wits[0];
+  if (first === undefined) throw new Error('proveRangeTiles: expected at least one tile');
+  const { B, n } = first;
+  for (const w of wits) if (w.B !== B || w.n !== n) throw new Error(`proveRangeTiles: tiles must share n and B (got n = ${w.n}, B = ${w.B}; first n = ${n}, B = ${B})`);
   const weights = rangeWeights(B);
   const ell = weights.length;
-  const n = wit.n;
-  t.absorbG1s(`${label}.bits`, bitCommitments);
-  if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, S);
+  for (const w of wits) {
+    t.absorbG1s(`${label}.bits`, w.bitCommitments);
+    if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, w.squaredNorm);
+  }
   const mu = 31 - Math.clz32(n);
-  const r = t.challenges(`${label}.r`, mu);
-  const alpha = t.challenge(`${label}.alpha`);
-  const c = withSquareSum ? t.challenge(`${label}.c`) : 0n;
-  const alphaPow = powers(alpha, ell);
+  const ch = rangeChallenges(t, label, mu, ell, wits.length, withSquareSum);
   const wField = weights.map((w) => Fr.create(w));
   const negB = Fr.neg(Fr.create(B));
+  const bits = wits.flatMap((w) => w.bits);
   let sumcheck: SumcheckProof;
   let point: bigint[];
   let bitEvals: bigint[];
   const scLabel = `${label}.sumcheck`;
   if (kernels !== undefined) {
     // The same rounds as proveSumcheck's: absorb g_i under the same label, draw ρ_i.
-    const out = kernels.rangeSumcheck({ bits, n, r, alphaPow, weights: wField, negB, c, withSquareSum }, (i, g) => {
+    const out = kernels.rangeSumcheck({ bits, n, r: ch.r, alphaPow: ch.boolCoeffs, weights: wField, negB, squareCoeffs: ch.squareCoeffs, withSquareSum }, (i, g) => {
       t.absorbScalars(`${scLabel}.round[${i}]`, g);
       return t.challenge(`${scLabel}.rho[${i}]`);
     });
@@ -159,14 +194,36 @@ export function proveRange(t: Transcript, label: string, wit: RangeWitness, with
     bitEvals = out.bitEvals;
   } else {
     const bitTables = bits.map((b) => Array.from(b, (x) => (x ? 1n : 0n)));
-    const combine = (v: readonly bigint[]): bigint => rangeCombine(v, alphaPow, wField, negB, c, withSquareSum);
-    const sc = proveSumcheck(t, scLabel, [eqTable(r), ...bitTables], 3, combine);
+    const combine = (v: readonly bigint[]): bigint => rangeCombine(v, ch.boolCoeffs, wField, negB, ch.squareCoeffs, withSquareSum);
+    const sc = proveSumcheck(t, scLabel, [eqTable(ch.r), ...bitTables], 3, combine);
     sumcheck = sc.proof;
     point = sc.point;
     bitEvals = sc.finalValues.slice(1);
   }
-  t.absorbScalars(`${label}.bitEvals`, bitEvals);
-  return { proof: { bitCommitments, squaredNorm: withSquareSum ? S : null, sumcheck, bitEvals }, point, bits };
+  const parts = wits.map((w, k) => {
+    const evals = bitEvals.slice(k * ell, (k + 1) * ell);
+    t.absorbScalars(`${label}.bitEvals`, evals);
+    return { bitCommitments: w.bitCommitments, squaredNorm: withSquareSum ? w.squaredNorm : null, bitEvals: evals };
+  });
+  return { parts, sumcheck, point, bits };
+}
+
+/**
+ * The challenges after the commitments: r, α, c (square sum), θ (T ≥ 2), and the combined
+ * coefficients — booleanity θ^t·α^j (tile-major) and square sums c·θ^t.
+ */
+function rangeChallenges(t: Transcript, label: string, mu: number, ell: number, tiles: number, withSquareSum: boolean): { r: bigint[]; boolCoeffs: bigint[]; squareCoeffs: bigint[] } {
+  const r = t.challenges(`${label}.r`, mu);
+  const alpha = t.challenge(`${label}.alpha`);
+  const c = withSquareSum ? t.challenge(`${label}.c`) : 0n;
+  const theta = tiles > 1 ? t.challenge(`${label}.theta`) : 1n;
+  const thetaPow = powers(theta, tiles);
+  const alphaPow = powers(alpha, ell);
+  return {
+    r,
+    boolCoeffs: thetaPow.flatMap((tp) => alphaPow.map((a) => (tiles === 1 ? a : Fr.mul(tp, a)))),
+    squareCoeffs: thetaPow.map((tp) => Fr.mul(c, tp)),
+  };
 }
 
 /**
@@ -191,18 +248,25 @@ function powers(x: bigint, n: number): bigint[] {
   return out;
 }
 
-/** v = [eq, β_0..β_{ℓ−1}] ↦ eq·Σ α^j β_j(β_j−1) + c·(Σ w_j β_j − B)² */
-function rangeCombine(v: readonly bigint[], alphaPow: readonly bigint[], w: readonly bigint[], negB: bigint, c: bigint, sq: boolean): bigint {
+/**
+ * v = [eq, β_{0,0} … β_{T−1,ℓ−1}] ↦ eq·Σ_k a_k β_k(β_k−1) + Σ_t c_t·(Σ_j w_j β_{t,j} − B)²
+ * (a = `boolCoeffs`, c = `squareCoeffs`, T = c.length, ℓ = w.length).
+ */
+function rangeCombine(v: readonly bigint[], boolCoeffs: readonly bigint[], w: readonly bigint[], negB: bigint, squareCoeffs: readonly bigint[], sq: boolean): bigint {
+  const ell = w.length;
   let bool = 0n;
-  let delta = negB;
-  for (let j = 0; j < alphaPow.length; j++) {
-    const b = v[j + 1]!;
-    if (b !== 0n && b !== 1n) bool = Fr.add(bool, Fr.mul(alphaPow[j]!, Fr.mul(b, Fr.sub(b, 1n))));
-    if (sq && b !== 0n) delta = Fr.add(delta, b === 1n ? w[j]! : Fr.mul(w[j]!, b));
+  let out = 0n;
+  for (let t = 0; t < squareCoeffs.length; t++) {
+    let delta = negB;
+    for (let j = 0; j < ell; j++) {
+      const k = t * ell + j;
+      const b = v[k + 1]!;
+      if (b !== 0n && b !== 1n) bool = Fr.add(bool, Fr.mul(boolCoeffs[k]!, Fr.mul(b, Fr.sub(b, 1n))));
+      if (sq && b !== 0n) delta = Fr.add(delta, b === 1n ? w[j]! : Fr.mul(w[j]!, b));
+    }
+    if (sq) out = Fr.add(out, Fr.mul(squareCoeffs[t]!, Fr.sqr(delta)));
   }
-  let out = bool === 0n ? 0n : Fr.mul(v[0]!, bool);
-  if (sq) out = Fr.add(out, Fr.mul(c, Fr.sqr(delta)));
-  return out;
+  return bool === 0n ? out : Fr.add(Fr.mul(v[0]!, bool), out);
 }
 
 export type RangeVerification =
@@ -215,35 +279,67 @@ export type RangeVerification =
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Transcript-mirroring verification of a range proof over μ variables. The commitment of Δ
- * the bits define, Σ_j w_j·C_{β_j} − [B]_1, is not checked here: a caller that binds it to
- * a commitment checks `impliedCommitmentMatches(proof.bitCommitments, rangeWeights(B), B, target)`.
+ * Transcript-mirroring verification of a range proof over μ variables: the one-tile case of
+ * `verifyRangeTiles`. The commitment of Δ the bits define, Σ_j w_j·C_{β_j} − [B]_1, is not
+ * checked here: a caller that binds it to a commitment checks
+ * `impliedCommitmentMatches(proof.bitCommitments, rangeWeights(B), B, target)`.
  */
 export function verifyRange(t: Transcript, label: string, proof: RangeProof, mu: number, B: bigint, withSquareSum: boolean): RangeVerification {
+  const v = verifyRangeTiles(t, label, [proof], proof.sumcheck, mu, B, withSquareSum);
+  return v.ok ? { ok: true, point: v.point, deltaAtPoint: v.deltaAtPoint[0]! } : v;
+}
+
+export type RangeTilesVerification =
+  | {
+      readonly ok: true;
+      readonly point: bigint[];
+      /** Δ_t(ρ) = Σ_j w_j β_{t,j}(ρ) − B, per tile */
+      readonly deltaAtPoint: bigint[];
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Verification of T tiles' range proofs run in lockstep (`proveRangeTiles`): each tile's ℓ
+ * bit commitments and evaluations, S_t present iff the square sum is proven, n·B² < r and
+ * 2B < r, the shared sumcheck against c·Σ_t θ^t S_t, and its final claim against the tiles'
+ * β_{t,j}(ρ). Reasons name the tile (its position in the unit) when T ≥ 2.
+ */
+export function verifyRangeTiles(t: Transcript, label: string, parts: readonly RangeTilePart[], sumcheck: SumcheckProof, mu: number, B: bigint, withSquareSum: boolean): RangeTilesVerification {
   const weights = rangeWeights(B);
   const ell = weights.length;
-  if (proof.bitCommitments.length !== ell) return { ok: false, reason: `${label}: expected ${ell} bit commitments for B = ${B}, got ${proof.bitCommitments.length}` };
-  if (proof.bitEvals.length !== ell) return { ok: false, reason: `${label}: expected ${ell} bit evaluations, got ${proof.bitEvals.length}` };
-  if ((proof.squaredNorm !== null) !== withSquareSum) return { ok: false, reason: `${label}: squared norm ${withSquareSum ? 'missing' : 'unexpected'}` };
+  if (parts.length === 0) return { ok: false, reason: `${label}: no tiles` };
+  for (const [k, p] of parts.entries()) {
+    const at = parts.length === 1 ? label : `${label} tile ${k}`;
+    if (p.bitCommitments.length !== ell) return { ok: false, reason: `${at}: expected ${ell} bit commitments for B = ${B}, got ${p.bitCommitments.length}` };
+    if (p.bitEvals.length !== ell) return { ok: false, reason: `${at}: expected ${ell} bit evaluations, got ${p.bitEvals.length}` };
+    if ((p.squaredNorm !== null) !== withSquareSum) return { ok: false, reason: `${at}: squared norm ${withSquareSum ? 'missing' : 'unexpected'}` };
+  }
   if (withSquareSum && !squareSumFits(mu, B)) return { ok: false, reason: `${label}: n·B² ≥ r, the square sum could wrap in the field` };
   // Without the square sum the bits still must not wrap: every x ∈ [0, 2B] distinct mod r.
   if (2n * B >= R) return { ok: false, reason: `${label}: 2B ≥ r, the range [−B, B] wraps in the field` };
-  t.absorbG1s(`${label}.bits`, proof.bitCommitments);
-  const S = proof.squaredNorm ?? 0n;
-  if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, S);
-  const r = t.challenges(`${label}.r`, mu);
-  const alpha = t.challenge(`${label}.alpha`);
-  const c = withSquareSum ? t.challenge(`${label}.c`) : 0n;
-  const sc = verifySumcheck(t, `${label}.sumcheck`, proof.sumcheck, mu, 3, Fr.mul(c, S));
+  for (const p of parts) {
+    t.absorbG1s(`${label}.bits`, p.bitCommitments);
+    if (withSquareSum) t.absorbScalar(`${label}.squaredNorm`, p.squaredNorm ?? 0n);
+  }
+  const ch = rangeChallenges(t, label, mu, ell, parts.length, withSquareSum);
+  let claim = 0n;
+  parts.forEach((p, k) => {
+    if (withSquareSum) claim = Fr.add(claim, Fr.mul(ch.squareCoeffs[k]!, p.squaredNorm ?? 0n));
+  });
+  const sc = verifySumcheck(t, `${label}.sumcheck`, sumcheck, mu, 3, claim);
   if (!sc.ok) return sc;
   const wField = weights.map((w) => Fr.create(w));
   const negB = Fr.neg(Fr.create(B));
-  const expected = rangeCombine([eqEval(r, sc.point), ...proof.bitEvals], powers(alpha, ell), wField, negB, c, withSquareSum);
+  const evals = parts.flatMap((p) => p.bitEvals);
+  const expected = rangeCombine([eqEval(ch.r, sc.point), ...evals], ch.boolCoeffs, wField, negB, ch.squareCoeffs, withSquareSum);
   if (expected !== sc.finalClaim) return { ok: false, reason: `${label}: sumcheck final claim does not match the bit evaluations (non-boolean bits or a wrong squared norm)` };
-  t.absorbScalars(`${label}.bitEvals`, proof.bitEvals);
-  let delta = negB;
-  for (let j = 0; j < ell; j++) delta = Fr.add(delta, Fr.mul(wField[j]!, proof.bitEvals[j]!));
-  return { ok: true, point: sc.point, deltaAtPoint: delta };
+  const deltaAtPoint = parts.map((p) => {
+    t.absorbScalars(`${label}.bitEvals`, p.bitEvals);
+    let delta = negB;
+    for (let j = 0; j < ell; j++) delta = Fr.add(delta, Fr.mul(wField[j]!, p.bitEvals[j]!));
+    return delta;
+  });
+  return { ok: true, point: sc.point, deltaAtPoint };
 }
 
 /** [B]_1 for recent bounds B: every block of a tensor has the same B (public values). */
