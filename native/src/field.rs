@@ -317,11 +317,11 @@ fn range_sumcheck_rounds(
         (0..groups)
             .map(|t| {
                 let mut d = vec![neg_b; n];
-                for j in 0..ell {
+                for (j, &wj) in w.iter().enumerate() {
                     let k = t * ell + j;
                     for (x, &b) in d.iter_mut().zip(&bits[k * n..(k + 1) * n]) {
                         if b == 1 {
-                            *x = x.add(w[j]);
+                            *x = x.add(wj);
                         }
                     }
                 }
