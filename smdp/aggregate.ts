@@ -61,9 +61,9 @@ import { Fr, type G1Point } from './field.ts';
 import type { Srs, VerifierKey } from './srs.ts';
 import { encodeDrift, encodeStatement, type BlockStatement, type DriftSpec } from './statement.ts';
 import { Transcript } from './transcript.ts';
-import { scanBlockProof, verifyBlockProof } from './blocks.ts';
+import { scanRecordProof, verifyRecordProof } from './blocks.ts';
 import { withPrefetchedG1 } from './curve-ops.ts';
-import type { BlockCheck, BlockSummary } from './classes/common.ts';
+import type { BlockSummary } from './classes/common.ts';
 
 export const AGGREGATE_PROTOCOL = 'fti/aggregate/v1';
 export const DEFAULT_FAN_IN = 16;
@@ -74,11 +74,36 @@ export const DIGEST_BYTES = 32;
 
 const LEAF_TAG = 0x00;
 const NODE_TAG = 0x01;
+const UNIT_TAG = 0x02;
 
 /** One block of a certificate: its statement and its proof bytes (still untrusted). */
 export interface BlockRecord {
   readonly statement: BlockStatement;
   readonly proofBytes: Uint8Array;
+}
+
+/**
+ * A proving unit of a certificate: blocks of one tensor (2 … MAX_UNIT_BLOCKS, consecutive in
+ * certificate order) that share one lockstep proof (classes/norm-unit.ts).
+ */
+export interface UnitRecord {
+  readonly statements: readonly BlockStatement[];
+  readonly proofBytes: Uint8Array;
+}
+
+/** A certificate record: one block with its own proof, or a unit of blocks with one proof. */
+export type ProofRecord = BlockRecord | UnitRecord;
+
+/** The statements of a record, in certificate order. */
+export function recordStatements(r: ProofRecord): readonly BlockStatement[] {
+  return 'statement' in r ? [r.statement] : r.statements;
+}
+
+/** The blocks in a list of records. */
+export function blockCount(records: readonly ProofRecord[]): number {
+  let n = 0;
+  for (const r of records) n += 'statement' in r ? 1 : r.statements.length;
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -94,6 +119,19 @@ function u32be(n: number): Uint8Array {
 /** SHA-256(0x00 ‖ u32 |stmt| ‖ stmt ‖ proof). */
 export function leafDigest(statementBytes: Uint8Array, proofBytes: Uint8Array): Uint8Array {
   return sha256(concatBytes(new Uint8Array([LEAF_TAG]), u32be(statementBytes.length), statementBytes, proofBytes));
+}
+
+/** SHA-256(0x02 ‖ u32 T ‖ T × (u32 |stmt| ‖ stmt) ‖ proof): a unit's leaf. */
+export function unitLeafDigest(statements: readonly Uint8Array[], proofBytes: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [new Uint8Array([UNIT_TAG]), u32be(statements.length)];
+  for (const st of statements) parts.push(u32be(st.length), st);
+  parts.push(proofBytes);
+  return sha256(concatBytes(...parts));
+}
+
+/** The leaf digest of a record (a block's or a unit's). */
+export function recordDigest(r: ProofRecord): Uint8Array {
+  return 'statement' in r ? leafDigest(encodeStatement(r.statement), r.proofBytes) : unitLeafDigest(r.statements.map(encodeStatement), r.proofBytes);
 }
 
 /** SHA-256(0x01 ‖ u32 count ‖ children's digests). */
@@ -441,14 +479,16 @@ const STREAM_LEAVES = 256;
  * `locatePairingFailures` recomputes them. `streamLeaves` (the subtree size to reach) only
  * changes memory and speed, never the result; tests use small values to exercise the seams.
  */
-export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn: number = DEFAULT_FAN_IN, streamLeaves: number = STREAM_LEAVES): AggregateResult {
+export function aggregateBlocks(srs: Srs, blocks: readonly ProofRecord[], fanIn: number = DEFAULT_FAN_IN, streamLeaves: number = STREAM_LEAVES): AggregateResult {
   checkFanIn(fanIn);
   const failures: BlockFailure[] = [];
   const summaries: BlockSummary[] = [];
-  const ctx = aggregationContext(srs, blocks[0]?.statement.job ?? '');
+  const statements: BlockStatement[] = [];
+  const ctx = aggregationContext(srs, (blocks[0] === undefined ? undefined : recordStatements(blocks[0])[0])?.job ?? '');
   // Subtrees of F^k leaves (k: the smallest with F^k ≥ STREAM_LEAVES, at most the tree's
   // depth) are folded with their global node indices and evaluated as soon as their leaves
-  // are checked; the levels above fold the evaluated subtree roots.
+  // are checked; the levels above fold the evaluated subtree roots. Leaves are records: a
+  // block, or a proving unit of blocks with one proof.
   const depth = aggregationLevels(blocks.length, fanIn).length - 1;
   let k = 1;
   while (k < depth && fanIn ** k < streamLeaves) k++;
@@ -470,38 +510,37 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
     pending = [];
   };
   // The proofs' points decoded in parallel batches first (native backend), a bounded number
-  // of blocks at a time.
+  // of records at a time.
   for (let from = 0; from < blocks.length; from += PREFETCH_BLOCKS) {
     const chunk = blocks.slice(from, from + PREFETCH_BLOCKS);
     const scan = (): void =>
       chunk.forEach((b) => {
         try {
-          scanBlockProof(b.statement, b.proofBytes);
+          scanRecordProof(b);
         } catch {
-          // reported by verifyBlockProof below
+          // reported by verifyRecordProof below
         }
       });
     withPrefetchedG1(scan, () =>
-      chunk.forEach((b, k) => {
-        const index = from + k;
-        const st = b.statement;
-        const check: BlockCheck = verifyBlockProof(srs, st, b.proofBytes, `blocks[${index}].proof`);
+      chunk.forEach((b) => {
+        const sts = recordStatements(b);
+        const index = statements.length;
+        statements.push(...sts);
+        const st = sts[0];
+        const check = verifyRecordProof(srs, b, `blocks[${index}].proof`);
         if (!check.valid) {
-          failures.push({ index, tensor: st.tensor, blockIndex: st.blockIndex, reason: check.reason });
+          failures.push({ index, tensor: st?.tensor ?? '', blockIndex: st?.blockIndex ?? 0, reason: check.reason });
           return;
         }
-        summaries.push(check.summary);
+        summaries.push(...check.summaries);
         if (failures.length > 0) return; // rejected already: no more folding, only the list of failures
-        pending.push({ digest: leafDigest(encodeStatement(st), b.proofBytes), accumulator: check.accumulator });
+        pending.push({ digest: recordDigest(b), accumulator: check.accumulator });
         if (pending.length === span) flush();
       }),
     );
   }
   if (failures.length > 0) return { ok: false, failing: failures[0]!, failures };
-  const tensorCheck = checkTensors(
-    blocks.map((b) => b.statement),
-    summaries,
-  );
+  const tensorCheck = checkTensors(statements, summaries);
   if (!tensorCheck.ok) return { ok: false, failing: tensorCheck.failing, failures: [tensorCheck.failing] };
   if (pending.length > 0 || roots.length === 0) flush();
   // Levels k+1 … root over the evaluated subtree roots.
@@ -514,16 +553,19 @@ export function aggregateBlocks(srs: Srs, blocks: readonly BlockRecord[], fanIn:
 }
 
 /**
- * After a failed final pairing: the positions of the blocks whose own accumulator fails its
- * pairing (each block's non-pairing checks re-run and one pairing per block — only on the
- * rejection path). May be empty when every block passes alone, which a root built from these
- * blocks then cannot fail: the stated accumulator was forged, not a block.
+ * After a failed final pairing: the positions (in certificate block order) of the first block
+ * of each record whose own accumulator fails its pairing (each record's non-pairing checks
+ * re-run and one pairing per record — only on the rejection path). May be empty when every
+ * record passes alone, which a root built from these records then cannot fail: the stated
+ * accumulator was forged, not a block.
  */
-export function locatePairingFailures(srs: Srs, blocks: readonly BlockRecord[]): number[] {
+export function locatePairingFailures(srs: Srs, blocks: readonly ProofRecord[]): number[] {
   const bad: number[] = [];
-  blocks.forEach((b, i) => {
-    const check = verifyBlockProof(srs, b.statement, b.proofBytes, `blocks[${i}].proof`);
-    if (check.valid && check.accumulator !== null && !pairingCheck(srs, check.accumulator.evaluate())) bad.push(i);
+  let pos = 0;
+  blocks.forEach((b) => {
+    const check = verifyRecordProof(srs, b, `blocks[${pos}].proof`);
+    if (check.valid && check.accumulator !== null && !pairingCheck(srs, check.accumulator.evaluate())) bad.push(pos);
+    pos += recordStatements(b).length;
   });
   return bad;
 }

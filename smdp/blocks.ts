@@ -28,6 +28,8 @@ import { blockRejected, type BlockCheck } from './classes/common.ts';
 import { verifyFree } from './classes/free.ts';
 import { decodeLowRankProof, encodeLowRankProof, verifyLowRank, type LowRankProof } from './classes/lowrank.ts';
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from './classes/norm.ts';
+import { decodeNormUnitProof, verifyNormUnit, type UnitCheck } from './classes/norm-unit.ts';
+import type { ProofRecord } from './aggregate.ts';
 import {
   decodeSparseHiddenProof,
   decodeSparseRevealedProof,
@@ -153,4 +155,41 @@ export function scanBlockProof(st: BlockStatement, proofBytes: Uint8Array): void
 export function verifyBlockProof(srs: Srs, st: BlockStatement, proofBytes: Uint8Array, what: string): BlockCheck {
   if (st.srsId !== srs.id) return blockRejected(`statement names SRS ${st.srsId}, verifying under SRS ${srs.id}`);
   return runCodec(blockProofKind(st.drift), srs, st, proofBytes, what);
+}
+
+/**
+ * Decode and check one certificate record (non-pairing part): a block (`verifyBlockProof`) or
+ * a proving unit. A unit's proof protocol is decided by its statements alone (every statement
+ * must name the SRS verified under; norm and linf units take classes/norm-unit.ts, no other
+ * class has unit proofs). Malformed bytes are a rejection of the record, as for blocks.
+ */
+export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): UnitCheck {
+  if ('statement' in record) {
+    const c = verifyBlockProof(srs, record.statement, record.proofBytes, what);
+    return c.valid ? { valid: true, accumulator: c.accumulator, summaries: [c.summary] } : c;
+  }
+  for (const st of record.statements) {
+    if (st.srsId !== srs.id) return { valid: false, reason: `block ${st.blockIndex} of the unit names SRS ${st.srsId}, verifying under SRS ${srs.id}` };
+  }
+  const kind = record.statements[0] === undefined ? null : blockProofKind(record.statements[0].drift);
+  if (kind !== 'norm' && kind !== 'linf') return { valid: false, reason: `a proving unit of class ${kind ?? '(no blocks)'}: only norm and linf blocks have unit proofs` };
+  let proof;
+  try {
+    proof = decodeNormUnitProof(record.proofBytes, what);
+  } catch (e) {
+    if (e instanceof SmdpError) return { valid: false, reason: `${kind} unit proof does not decode: ${e.code} at ${e.message}` };
+    throw e;
+  }
+  try {
+    return verifyNormUnit(srs.N, record.statements, proof);
+  } catch (e) {
+    if (e instanceof SmdpError) return { valid: false, reason: `${kind} unit proof: ${e.code} at ${e.message}` };
+    throw e;
+  }
+}
+
+/** Decode a record's proof and discard it (the scan of `withPrefetchedG1`); throws as decode does. */
+export function scanRecordProof(record: ProofRecord): void {
+  if ('statement' in record) scanBlockProof(record.statement, record.proofBytes);
+  else decodeNormUnitProof(record.proofBytes, 'proof');
 }

@@ -11,9 +11,12 @@
  *   Integers that can exceed 2^53 (bounds, squared norms) are decimal strings; digests are
  *   64 lowercase hex characters; G1 points are compressed, in hex.
  * The proof blob — binary, big-endian:
- *   "FTI-CERT" ‖ u32 version ‖ u32 N ‖ u32 fanIn ‖ u32 blockCount
- *   ‖ blockCount × (u32 len ‖ statement ‖ u32 len ‖ proof)
- *   ‖ (N+1) compressed G1 points (the final accumulator P_0..P_N) ‖ 32-byte Merkle root.
+ *   "FTI-CERT" ‖ u32 version ‖ u32 N ‖ u32 fanIn ‖ u32 recordCount ‖ records
+ *   ‖ (N+1) compressed G1 points (the final accumulator P_0..P_N) ‖ 32-byte Merkle root,
+ *   version 1 (every record one block): record = u32 len ‖ statement ‖ u32 len ‖ proof;
+ *   version 2 (some record a proving unit): record = u32 T ‖ T × (u32 len ‖ statement)
+ *   ‖ u32 len ‖ proof, T = 1 a block, T ≥ 2 a unit. A blob without units is always version
+ *   1 (one encoding per content).
  * digest = SHA-256( canonicalJson(certificate.json minus "digest") ‖ SHA-256(blob) ), where
  * canonical JSON has keys sorted (UTF-16 code-unit order), no whitespace, integers only.
  *
@@ -38,14 +41,17 @@ import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeG1, encodeG1 } from './encoding.ts';
 import { badInput } from './errors.ts';
 import type { G1Point } from './field.ts';
-import { MAX_FAN_IN, MIN_FAN_IN, type BlockRecord, type TensorAggregate } from './aggregate.ts';
+import { MAX_FAN_IN, MIN_FAN_IN, recordStatements, type ProofRecord, type TensorAggregate } from './aggregate.ts';
+import { MAX_UNIT_BLOCKS } from './classes/norm-unit.ts';
 import { SRS_MAX_VARS, equalBytes, type SrsKind } from './srs.ts';
-import { MAX_NAME_BYTES, encodeStatement, readStatement, type DriftClassName, type DriftSpec, type ResidualSpec } from './statement.ts';
+import { MAX_NAME_BYTES, encodeStatement, readStatement, type BlockStatement, type DriftClassName, type DriftSpec, type ResidualSpec } from './statement.ts';
 
 export const CERTIFICATE_FORMAT = 'fti-certificate';
 export const CERTIFICATE_VERSION = 1;
 export const CERT_BLOB_MAGIC = new TextEncoder().encode('FTI-CERT');
 export const CERT_BLOB_VERSION = 1;
+/** The blob version with proving units (records of several blocks and one proof). */
+export const CERT_BLOB_VERSION_UNITS = 2;
 
 /** Hard caps on untrusted certificates. */
 export const MAX_CERT_JSON_BYTES = 64 << 20;
@@ -111,7 +117,8 @@ export interface Certificate {
   readonly fractionalBits: number;
   readonly tensors: readonly TensorResult[];
   readonly fanIn: number;
-  readonly blocks: readonly BlockRecord[];
+  /** The records in certificate order: blocks, or proving units of several blocks. */
+  readonly blocks: readonly ProofRecord[];
   /** The final accumulator P_0..P_N. */
   readonly accumulator: readonly G1Point[];
   /** Merkle root of the proof index, hex. */
@@ -241,8 +248,18 @@ function bodyJson(c: CertificateBody, blob: Uint8Array): { [key: string]: JsonVa
 /** The binary proof blob of a certificate. */
 export function encodeCertificateBlob(c: CertificateBody): Uint8Array {
   const w = new ByteWriter();
-  w.raw(CERT_BLOB_MAGIC).u32(CERT_BLOB_VERSION).u32(c.srs.N).u32(c.fanIn).u32(c.blocks.length);
-  for (const b of c.blocks) w.bytes(encodeStatement(b.statement)).bytes(b.proofBytes);
+  const units = c.blocks.some((b) => !('statement' in b));
+  w.raw(CERT_BLOB_MAGIC)
+    .u32(units ? CERT_BLOB_VERSION_UNITS : CERT_BLOB_VERSION)
+    .u32(c.srs.N)
+    .u32(c.fanIn)
+    .u32(c.blocks.length);
+  for (const b of c.blocks) {
+    const sts = recordStatements(b);
+    if (units) w.u32(sts.length);
+    for (const st of sts) w.bytes(encodeStatement(st));
+    w.bytes(b.proofBytes);
+  }
   if (c.accumulator.length !== c.srs.N + 1) throw new Error(`encodeCertificateBlob: expected ${c.srs.N + 1} accumulator points, got ${c.accumulator.length}`);
   for (const p of c.accumulator) w.g1(p);
   const root = hexToBytes(c.root);
@@ -453,7 +470,7 @@ function decodeTensor(v: unknown, field: string): TensorResult {
 interface DecodedBlob {
   readonly N: number;
   readonly fanIn: number;
-  readonly blocks: BlockRecord[];
+  readonly blocks: ProofRecord[];
   readonly accumulator: G1Point[];
   readonly root: string;
 }
@@ -472,24 +489,42 @@ function parseBlob(blob: Uint8Array, what: string, canonical: boolean): DecodedB
   const magic = r.raw(CERT_BLOB_MAGIC.length, 'magic');
   if (!equalBytes(magic, CERT_BLOB_MAGIC)) badInput('BAD_MAGIC', `${what}.magic`, 'not an fti certificate proof blob');
   const version = r.u32('version');
-  if (version !== CERT_BLOB_VERSION) badInput('UNSUPPORTED_VERSION', `${what}.version`, `blob version ${version} is not supported (expected ${CERT_BLOB_VERSION})`);
+  if (version !== CERT_BLOB_VERSION && version !== CERT_BLOB_VERSION_UNITS) {
+    badInput('UNSUPPORTED_VERSION', `${what}.version`, `blob version ${version} is not supported (expected ${CERT_BLOB_VERSION} or ${CERT_BLOB_VERSION_UNITS})`);
+  }
   const N = r.u32('N');
   if (N > SRS_MAX_VARS) badInput('LIMIT_EXCEEDED', `${what}.N`, `N = ${N} exceeds the limit ${SRS_MAX_VARS}`);
   const fanIn = r.u32('fanIn');
   if (fanIn < MIN_FAN_IN || fanIn > MAX_FAN_IN) badInput('BAD_VALUE', `${what}.fanIn`, `fan-in must be in ${MIN_FAN_IN}..${MAX_FAN_IN}, got ${fanIn}`);
   const count = r.count('blocks.length', MAX_BLOCKS);
-  // Each block record takes at least 8 bytes: refuse counts the blob cannot hold before looping.
-  if (count * 8 > r.remaining) badInput('TRUNCATED', `${what}.blocks`, `${count} blocks cannot fit in the ${r.remaining} bytes left`);
-  const blocks: BlockRecord[] = [];
+  // Each record takes at least 8 bytes: refuse counts the blob cannot hold before looping.
+  if (count * 8 > r.remaining) badInput('TRUNCATED', `${what}.blocks`, `${count} records cannot fit in the ${r.remaining} bytes left`);
+  const blocks: ProofRecord[] = [];
+  let total = 0;
+  let units = 0;
   for (let i = 0; i < count; i++) {
-    const sb = r.bytes(`blocks[${i}].statement`, MAX_STATEMENT_BYTES);
-    const sr = new ByteReader(sb, `${what}.blocks[${i}].statement`);
-    const statement = readStatement(sr);
-    sr.end();
-    if (canonical && !equalBytes(encodeStatement(statement), sb)) badInput('NON_CANONICAL', `${what}.blocks[${i}].statement`, 'statement is not in canonical form');
+    const T = version === CERT_BLOB_VERSION ? 1 : r.u32(`blocks[${i}].blockCount`);
+    if (T < 1 || T > MAX_UNIT_BLOCKS) badInput('BAD_VALUE', `${what}.blocks[${i}].blockCount`, `a record has 1..${MAX_UNIT_BLOCKS} blocks, got ${T}`);
+    total += T;
+    if (total > MAX_BLOCKS) badInput('LIMIT_EXCEEDED', `${what}.blocks`, `more than ${MAX_BLOCKS} blocks`);
+    const statements: BlockStatement[] = [];
+    for (let k = 0; k < T; k++) {
+      const at = T === 1 && version === CERT_BLOB_VERSION ? `blocks[${i}].statement` : `blocks[${i}].statements[${k}]`;
+      const sb = r.bytes(at, MAX_STATEMENT_BYTES);
+      const sr = new ByteReader(sb, `${what}.${at}`);
+      const statement = readStatement(sr);
+      sr.end();
+      if (canonical && !equalBytes(encodeStatement(statement), sb)) badInput('NON_CANONICAL', `${what}.${at}`, 'statement is not in canonical form');
+      statements.push(statement);
+    }
     const proofBytes = r.bytes(`blocks[${i}].proof`, MAX_PROOF_BYTES).slice();
-    blocks.push({ statement, proofBytes });
+    if (T === 1) blocks.push({ statement: statements[0]!, proofBytes });
+    else {
+      units++;
+      blocks.push({ statements, proofBytes });
+    }
   }
+  if (version === CERT_BLOB_VERSION_UNITS && units === 0) badInput('NON_CANONICAL', `${what}.version`, `a blob without proving units is version ${CERT_BLOB_VERSION}`);
   const accumulator: G1Point[] = [];
   for (let j = 0; j <= N; j++) accumulator.push(r.g1(`accumulator[${j}]`));
   const root = bytesToHex(r.raw(32, 'root'));

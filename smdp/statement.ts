@@ -199,3 +199,14 @@ function safeInt(r: ByteReader, x: bigint, field: string): number {
 export function statementTranscript(protocol: string, st: BlockStatement): Transcript {
   return new Transcript(protocol).absorb('statement', encodeStatement(st));
 }
+
+/**
+ * The transcript of a proving unit (several blocks, one lockstep proof): the protocol label,
+ * the number of blocks, then every block's canonical statement in unit order — all before
+ * any commitment or challenge.
+ */
+export function unitTranscript(protocol: string, statements: readonly BlockStatement[]): Transcript {
+  const t = new Transcript(protocol).absorbU64('blocks', statements.length);
+  for (const st of statements) t.absorb('statement', encodeStatement(st));
+  return t;
+}

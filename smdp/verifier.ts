@@ -31,7 +31,7 @@
  * reaches it: `decodeCertificate` throws `SmdpError` first, which callers map to bad input.
  */
 import { pairingCheck } from './accumulator.ts';
-import { MAX_FAN_IN, MIN_FAN_IN, aggregateBlocks, locatePairingFailures, type AggregateResult, type BlockRecord, type TensorAggregate } from './aggregate.ts';
+import { MAX_FAN_IN, MIN_FAN_IN, aggregateBlocks, locatePairingFailures, recordStatements, type AggregateResult, type ProofRecord, type TensorAggregate } from './aggregate.ts';
 import { certificateDigest, type Certificate, type TensorResult, type TensorSummary } from './certificate.ts';
 import { checkFrozen } from './classes/frozen.ts';
 import { SmdpError, rejected, VALID, type Verdict } from './errors.ts';
@@ -58,7 +58,7 @@ export interface BaseTensorInfo {
  * verdict: a registry verifying bytes it received has no such result.
  */
 export interface PriorAggregate {
-  readonly blocks: readonly BlockRecord[];
+  readonly blocks: readonly ProofRecord[];
   readonly fanIn: number;
   readonly result: AggregateResult;
 }
@@ -208,11 +208,11 @@ export function verifyCertificate(srs: Srs, cert: Certificate, expected: VerifyE
     if (sp !== null) return note(t.name, sp);
   });
   for (const t of cert.tensors) if (t.kind === 'frozen' && byName.has(t.name)) note(t.name, 'a frozen tensor must have no blocks');
-  const blockJob = cert.blocks[0]?.statement.job;
+  const statements = cert.blocks.flatMap((b) => recordStatements(b));
+  const blockJob = statements[0]?.job;
   if (blockJob !== undefined && blockJob !== cert.job) firstProblem ??= `blocks state job ${JSON.stringify(blockJob)}, the certificate ${JSON.stringify(cert.job)}`;
   if (expected.baseTensors !== undefined) {
-    cert.blocks.forEach((b, pos) => {
-      const st = b.statement;
+    statements.forEach((st, pos) => {
       const expectedBase = expected.baseTensors?.get(st.tensor)?.blockCommitments?.[st.blockIndex];
       const declared = expected.baseTensors?.get(st.tensor)?.blockCommitments;
       if (declared !== undefined && (expectedBase === undefined || !expectedBase.equals(st.cBase))) {
@@ -231,7 +231,7 @@ export function verifyCertificate(srs: Srs, cert: Certificate, expected: VerifyE
   if (!pairingCheck(srs, agg.accumulator)) {
     const bad = locatePairingFailures(srs, cert.blocks);
     for (const pos of bad) {
-      const st = cert.blocks[pos]!.statement;
+      const st = statements[pos]!;
       note(st.tensor, `block ${st.blockIndex} (position ${pos}) fails its pairing check`);
     }
     const which = bad.length > 0 ? ` (blocks at positions ${bad.join(', ')} fail alone)` : '';

@@ -468,7 +468,7 @@ describe('decoder: every error code names the field', () => {
       return b;
     };
     expectCode(withBlob(patch(0, [0x46, 0x54, 0x49, 0x2d, 0x43, 0x45, 0x52, 0x55])), 'BAD_MAGIC', /blob\.magic/);
-    expectCode(withBlob(patch(8, [0, 0, 0, 2])), 'UNSUPPORTED_VERSION', /blob\.version/);
+    expectCode(withBlob(patch(8, [0, 0, 0, 3])), 'UNSUPPORTED_VERSION', /blob\.version/);
     expectCode(withBlob(patch(12, [0, 0, 0, 99])), 'LIMIT_EXCEEDED', /blob\.N/);
     expectCode(withBlob(patch(16, [0, 0, 0, 1])), 'BAD_VALUE', /blob\.fanIn/);
     expectCode(withBlob(patch(20, [0xff, 0xff, 0xff, 0xff])), 'LIMIT_EXCEEDED', /blocks\.length/);

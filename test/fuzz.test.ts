@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
 import { pairingCheck } from '../smdp/accumulator.ts';
-import { aggregateBlocks } from '../smdp/aggregate.ts';
+import { aggregateBlocks, recordStatements } from '../smdp/aggregate.ts';
 import { verifyBlockProof } from '../smdp/blocks.ts';
 import { ByteReader, ByteWriter } from '../smdp/bytes.ts';
 import type { BlockCheck } from '../smdp/classes/common.ts';
@@ -677,7 +677,7 @@ describe('fuzz: certificates', { timeout: 60_000 }, () => {
       baseManifestDigest: reference.baseManifestDigest,
       policyDigest: reference.policyDigest,
       baseTensors: new Map<string, BaseTensorInfo>([
-        [reference.blocks[0]!.statement.tensor, { blockCommitments: reference.blocks.map((b) => b.statement.cBase) }],
+        [recordStatements(reference.blocks[0]!)[0]!.tensor, { blockCommitments: reference.blocks.flatMap((b) => recordStatements(b)).map((st) => st.cBase) }],
         ['embed.weight', { sha256: '44'.repeat(32) }],
       ]),
     };

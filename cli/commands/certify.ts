@@ -2,6 +2,7 @@
 import v8 from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { activeBackend, describeBackend } from '../backend.ts';
+import { blockCount } from '../../smdp/aggregate.ts';
 import { commitBase } from '../../activities/certify.ts';
 import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { encodeManifest } from '../../model/manifest.ts';
@@ -130,7 +131,7 @@ aggregation tree and the final pairing. Exit 0 valid, 3 invalid, 2 bad input.`,
     if ((bm === undefined) === (base === undefined)) throw new UsageError('verify: give exactly one of --base-manifest FILE or --base PATH');
     ctx.say(describeBackend());
     const { verdict, cert } = await runVerify({ cert: args.positionals[0]!, ...(bm !== undefined ? { baseManifest: bm } : {}), ...(base !== undefined ? { base } : {}), ...(str(args, 'srs') !== undefined ? { srs: str(args, 'srs')! } : {}), say: ctx.say });
-    ctx.say(verdict.valid ? `valid: certificate ${cert.digest} (${cert.tensors.length} tensors, ${cert.blocks.length} blocks)` : `invalid: ${verdict.reason}`);
+    ctx.say(verdict.valid ? `valid: certificate ${cert.digest} (${cert.tensors.length} tensors, ${blockCount(cert.blocks)} blocks)` : `invalid: ${verdict.reason}`);
     ctx.emit({ valid: verdict.valid, ...(verdict.valid ? {} : { reason: verdict.reason }), digest: cert.digest, job: cert.job, backend: activeBackend().name, tensors: verdict.tensors.map((t) => ({ name: t.name, class: t.class, valid: t.verdict.valid, ...(t.verdict.valid ? {} : { reason: t.verdict.reason }) })) });
     return verdict.valid ? EXIT_OK : EXIT_REJECTED;
   },

@@ -63,6 +63,24 @@ export async function proveNormBound(ctx: ProverContext, input: BlockInput, delt
   const mu = blockVars(input);
   if (delta.length !== 1 << mu) throw new Error(`proveNormBound: expected ${1 << mu} entries, got ${delta.length}`);
   const B = entryBound(d);
+  refuseOutOfBound(input, delta, mu, B);
+  const wit = await commitRange(ctx, delta, B);
+  const statement: BlockStatement = { ...input, cFt: input.cBase.add(wit.deltaCommitment) };
+  const t = statementTranscript(NORM_PROTOCOL, statement);
+  const rp = proveRange(t, 'norm', wit, d.class === 'norm', ctx.msm.kernels);
+  const eta = t.challenge('norm.eta');
+  // B = 0 (e.g. `linf` with bound 0): no bits, Δ = 0 is fully proven by C_ft = C_base.
+  if (rp.bits.length === 0) return { statement, proof: { range: rp.proof, quotients: [] } };
+  const opening = await openRangeBits(ctx, rp.bits, eta, rp.point, null);
+  return { statement, proof: { range: rp.proof, quotients: opening.quotients } };
+}
+
+/**
+ * Refuse (DriftPolicyViolation) a norm/linf block whose Δ is outside its class: Σ Δ² over the
+ * budget (norm), an entry above B, or a bound too large for exact square sums in Fr.
+ */
+export function refuseOutOfBound(input: BlockInput, delta: readonly bigint[], mu: number, B: bigint): void {
+  const d = input.drift;
   let maxAbs = 0n;
   let maxAt = 0;
   let S = 0n;
@@ -81,15 +99,6 @@ export async function proveNormBound(ctx: ProverContext, input: BlockInput, delt
     throw new DriftPolicyViolation(d.class === 'linf' ? 'linf' : 'norm.l2', `|Δ[${maxAt}]| = ${maxAbs}`, `${B}`, `block ${input.blockIndex} of ${input.tensor} has an entry above the bound`);
   }
   if (!squareSumFits(mu, B)) throw new DriftPolicyViolation('norm.field', `n·B² with n = 2^${mu}, B = ${B}`, 'r', 'the bound is too large for exact arithmetic in Fr; use smaller blocks');
-  const wit = await commitRange(ctx, delta, B);
-  const statement: BlockStatement = { ...input, cFt: input.cBase.add(wit.deltaCommitment) };
-  const t = statementTranscript(NORM_PROTOCOL, statement);
-  const rp = proveRange(t, 'norm', wit, d.class === 'norm', ctx.msm.kernels);
-  const eta = t.challenge('norm.eta');
-  // B = 0 (e.g. `linf` with bound 0): no bits, Δ = 0 is fully proven by C_ft = C_base.
-  if (rp.bits.length === 0) return { statement, proof: { range: rp.proof, quotients: [] } };
-  const opening = await openRangeBits(ctx, rp.bits, eta, rp.point, null);
-  return { statement, proof: { range: rp.proof, quotients: opening.quotients } };
 }
 
 /** Non-pairing checks of a norm/linf block; on success, the block's pending accumulator. */

@@ -91,8 +91,33 @@ export interface RangeWitness {
  * DriftPolicyViolation otherwise (this throws a plain Error on a caller bug).
  */
 export async function commitRange(ctx: ProverContext, deltas: readonly bigint[], B: bigint): Promise<RangeWitness> {
-  const n = deltas.length;
+  return (await commitRangeTiles(ctx, [deltas], B))[0]!;
+}
+
+/**
+ * `commitRange` for several tiles of one size and bound: every tile's bit vectors are committed
+ * in one backend call (the native kernels spread them over threads).
+ */
+export async function commitRangeTiles(ctx: ProverContext, tiles: readonly (readonly bigint[])[], B: bigint): Promise<RangeWitness[]> {
   const weights = rangeWeights(B);
+  const ell = weights.length;
+  const decomposed = tiles.map((deltas) => decomposeTile(deltas, B, weights));
+  const n = tiles[0]?.length ?? 0;
+  for (const d of tiles) if (d.length !== n) throw new Error(`commitRangeTiles: tiles of ${d.length} and ${n} entries`);
+  const allBits = decomposed.flatMap((d) => d.bits);
+  const cs: G1Point[] = [];
+  const kernels = ctx.msm.kernels;
+  if (kernels !== undefined && allBits.length > 0) cs.push(...(await kernels.commitBitVectors(basisFor(ctx.srs, 31 - Math.clz32(n)), allBits)));
+  else for (const b of allBits) cs.push(await commitBits(ctx, b));
+  return decomposed.map(({ bits, S }, k) => {
+    const bitCommitments = cs.slice(k * ell, (k + 1) * ell);
+    return { B, n, bits, bitCommitments, squaredNorm: S, deltaCommitment: impliedCommitment(bitCommitments, weights, B) };
+  });
+}
+
+/** The bit vectors of Δ + B and Σ Δ_i². */
+function decomposeTile(deltas: readonly bigint[], B: bigint, weights: readonly bigint[]): { bits: Uint8Array[]; S: bigint } {
+  const n = deltas.length;
   const ell = weights.length;
   const bits: Uint8Array[] = Array.from({ length: ell }, () => new Uint8Array(n));
   let S = 0n;
@@ -117,11 +142,7 @@ export async function commitRange(ctx: ProverContext, deltas: readonly bigint[],
       for (let j = 0; j < ell; j++) bits[j]![i] = bs[j]!;
     }
   }
-  const bitCommitments: G1Point[] = [];
-  const kernels = ctx.msm.kernels;
-  if (kernels !== undefined && ell > 0) bitCommitments.push(...(await kernels.commitBitVectors(basisFor(ctx.srs, 31 - Math.clz32(n)), bits)));
-  else for (const b of bits) bitCommitments.push(await commitBits(ctx, b));
-  return { B, n, bits, bitCommitments, squaredNorm: S, deltaCommitment: impliedCommitment(bitCommitments, weights, B) };
+  return { bits, S };
 }
 
 /**
@@ -374,21 +395,37 @@ export function impliedCommitment(cs: readonly G1Point[], weights: readonly bigi
  * apart keeps decoded (already affine) points affine, with no inversion for their difference.
  */
 export function impliedCommitmentMatches(cs: readonly G1Point[], weights: readonly bigint[], B: bigint, target: G1Point, minus: G1Point = G1.ZERO): boolean {
-  if (cs.length !== weights.length) throw new Error(`impliedCommitmentMatches: ${cs.length} commitments for ${weights.length} weights`);
-  const points: G1Point[] = [];
-  const scalars: bigint[] = [];
-  const term = (p: G1Point, s: bigint): void => {
-    // The identity adds nothing (and has no affine form); nor does a zero scalar.
-    if (p.is0() || s === 0n) return;
-    points.push(p);
-    scalars.push(s);
-  };
-  for (let j = 0; j < cs.length; j++) term(cs[j]!, Fr.create(weights[j]!));
-  term(G1.BASE, Fr.neg(Fr.create(B)));
-  term(target, Fr.neg(1n));
-  term(minus, 1n);
-  if (points.length === 0) return true;
-  return curveOps().msmGroups([{ points, scalars }])[0]!.is0();
+  return impliedCommitmentsMatch([{ cs, target, minus }], weights, B)[0]!;
+}
+
+/**
+ * `impliedCommitmentMatches` for several tiles of one bound at once (a unit's linear checks):
+ * one MSM group per tile, all in one backend call. Result k says whether tile k's holds.
+ */
+export function impliedCommitmentsMatch(tiles: readonly { readonly cs: readonly G1Point[]; readonly target: G1Point; readonly minus?: G1Point }[], weights: readonly bigint[], B: bigint): boolean[] {
+  const groups: { points: G1Point[]; scalars: bigint[] }[] = [];
+  const negB = Fr.neg(Fr.create(B));
+  const wField = weights.map((w) => Fr.create(w));
+  for (const { cs, target, minus } of tiles) {
+    if (cs.length !== weights.length) throw new Error(`impliedCommitmentMatches: ${cs.length} commitments for ${weights.length} weights`);
+    const points: G1Point[] = [];
+    const scalars: bigint[] = [];
+    const term = (p: G1Point, sc: bigint): void => {
+      // The identity adds nothing (and has no affine form); nor does a zero scalar.
+      if (p.is0() || sc === 0n) return;
+      points.push(p);
+      scalars.push(sc);
+    };
+    for (let j = 0; j < cs.length; j++) term(cs[j]!, wField[j]!);
+    term(G1.BASE, negB);
+    term(target, Fr.neg(1n));
+    if (minus !== undefined) term(minus, 1n);
+    groups.push({ points, scalars });
+  }
+  const nonEmpty = groups.filter((g) => g.points.length > 0);
+  const sums = nonEmpty.length === 0 ? [] : curveOps().msmGroups(nonEmpty);
+  let k = 0;
+  return groups.map((g) => g.points.length === 0 || sums[k++]!.is0());
 }
 
 export type { PendingAccumulator };
