@@ -12,7 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { aggregateBlocks, type BlockRecord } from '../smdp/aggregate.ts';
+import { aggregateBlocks, blockCount, type ProofRecord } from '../smdp/aggregate.ts';
 import { provenTensorResult, sealCertificate, type Certificate, type TensorResult } from '../smdp/certificate.ts';
 import { commitFactorB } from '../smdp/classes/lowrank.ts';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
@@ -27,7 +27,7 @@ import { policyDigest, resolvePolicy, type Policy } from '../model/policy.ts';
 import { quantize } from '../model/quantize.ts';
 import type { ModelReader } from './model-reader.ts';
 import { inlineProver, type BlockProver } from './prove-pool.ts';
-import type { TileWork } from './prove-block.ts';
+import { groupUnits, type TileWork } from './prove-block.ts';
 
 export interface StepProgress {
   (phase: string, done: number, total: number, detail?: string): void;
@@ -159,7 +159,21 @@ export interface CertifyJob {
   readonly factors?: ReadonlyMap<string, RealFactors>;
   /** Where tiles are proven (default: in this thread, with `ctx`). */
   readonly prover?: BlockProver;
+  /**
+   * Most tiles per proving unit (default DEFAULT_UNIT_BLOCKS): consecutive norm/linf tiles of a
+   * tensor share one lockstep sumcheck and one opening (classes/norm-unit.ts); 1 proves every
+   * tile on its own. Other classes are always proven tile by tile.
+   */
+  readonly unitBlocks?: number;
 }
+
+/**
+ * Default tiles per proving unit. A unit's opening costs one tile's MSMs instead of one per
+ * tile; its memory is the unit's bit vectors (≈ ℓ bytes per weight) and, in the sumcheck,
+ * ℓ/8 field elements per weight. 16 tiles of 2^16 weights keep a unit near 100 MiB while
+ * leaving enough units per tensor to fill the proving threads.
+ */
+export const DEFAULT_UNIT_BLOCKS = 16;
 
 /** The plan of a job: per-tensor classes and tiles, and tensor-set violations. */
 export function planJob(N: number, job: Pick<CertifyJob, 'base' | 'ft' | 'policy' | 'manifest'>): { plans: TensorPlan[]; violations: Violation[] } {
@@ -230,7 +244,7 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
     );
   }
   await window.drain();
-  const blocks: BlockRecord[] = [];
+  const blocks: ProofRecord[] = [];
   for (const [i, p] of toProve.entries()) {
     const outcome = outcomes[i]!;
     if ('violation' in outcome) {
@@ -239,7 +253,7 @@ export async function certifyFineTune(ctx: ProverContext, job: CertifyJob, progr
       continue;
     }
     blocks.push(...outcome.blocks);
-    reports.push({ name: p.name, class: p.class, verdict: 'accepted', blocks: outcome.blocks.length, measured: outcome.measured });
+    reports.push({ name: p.name, class: p.class, verdict: 'accepted', blocks: blockCount(outcome.blocks), measured: outcome.measured });
   }
   if (violations.length > 0) return { verdict: 'rejected', violations, tensors: reports };
 
@@ -258,7 +272,7 @@ export async function sealAndVerify(
   job: Pick<CertifyJob, 'job' | 'ft' | 'policy' | 'manifest' | 'fanIn'>,
   plans: readonly TensorPlan[],
   frozen: readonly TensorResult[],
-  blocks: readonly BlockRecord[],
+  blocks: readonly ProofRecord[],
 ): Promise<Certificate> {
   const { ft, manifest, policy } = job;
   // One pass over the blocks (every block re-checked, the tree folded); its result (N+1
@@ -310,7 +324,7 @@ async function describeFrozenChange(base: ModelReader, ft: ModelReader, p: Tenso
     : `frozen tensor ${p.name} changed: ${count} of ${a.length} entries differ, first at flat index ${first} (${a[first]} → ${b[first]})`;
 }
 
-type TensorOutcome = { blocks: BlockRecord[]; measured: Record<string, string | number> } | { violation: Violation };
+type TensorOutcome = { blocks: ProofRecord[]; measured: Record<string, string | number> } | { violation: Violation };
 
 async function proveTensor(
   ctx: ProverContext,
@@ -323,31 +337,36 @@ async function proveTensor(
 ): Promise<TensorOutcome> {
   const prepared = await prepareTensor(ctx, job, p, bm, s);
   if ('violation' in prepared) return prepared;
-  const tasks = prepared.works.map((work) =>
-    prover.prove(work).then((r) => {
-      tick();
+  const units = groupUnits(prepared.works, job.unitBlocks ?? DEFAULT_UNIT_BLOCKS);
+  const tasks = units.map((unit) =>
+    prover.prove(unit).then((r) => {
+      for (let k = 0; k < unit.length; k++) tick();
       return r;
     }),
   );
-  // Every tile is proven (or refused) before the tensor's verdict: the first refusal in tile
+  // Every unit is proven (or refused) before the tensor's verdict: the first refusal in tile
   // order is the one reported; any other error fails the job.
   const settled = await Promise.allSettled(tasks);
-  const blocks: BlockRecord[] = [];
+  const blocks: ProofRecord[] = [];
   for (const [k, r] of settled.entries()) {
     if (r.status === 'fulfilled') {
       blocks.push(r.value);
       continue;
     }
-    const v = blockViolation(p.name, k, r.reason);
+    const v = blockViolation(p.name, units[k]![0]!.input.blockIndex, r.reason);
     if (v) return { violation: v };
     throw r.reason;
   }
   return { blocks, measured: prepared.measured };
 }
 
-/** A tile's DriftPolicyViolation as the job's violation record; null for any other error. */
-export function blockViolation(tensor: string, block: number, e: unknown): Violation | null {
+/**
+ * A tile's DriftPolicyViolation as the job's violation record; null for any other error.
+ * `block` is the unit's first block; the violation's own block, when it names one, wins.
+ */
+export function blockViolation(tensor: string, unitBlock: number, e: unknown): Violation | null {
   if (!(e instanceof DriftPolicyViolation)) return null;
+  const block = e.block ?? unitBlock;
   return { tensor, block, check: e.check, measured: e.measured, bound: e.bound, detail: `tensor ${tensor}, block ${block}: ${e.message}` };
 }
 

@@ -2,7 +2,10 @@
  * Binary forms of the pipeline's stored objects (blob store, content-addressed by SHA-256):
  *   tile work   `FTI-WORK-V1`  — a tile's block input (the statement layout, C_ft unused),
  *                                Δ and, for low-rank tiles, A (its rows), B and C_B;
+ *   unit work   `FTI-UNIT-V1`  — u32 T ≥ 2, T × (u32 len ‖ tile work): the tiles of one proving
+ *                                unit (a one-tile unit is stored as its tile work);
  *   block record `FTI-BLK-V1`  — statement + proof bytes (what a certificate holds);
+ *   unit record `FTI-UREC-V1`  — u32 T ≥ 2, T statements, proof bytes (a proving unit's record);
  *   tree node   `FTI-NODE-V1`  — level, index, digest, evaluated accumulator (N+1 points)
  *                                and the keys of its children.
  * Vectors of exact integers travel as float64 (every value is a safe integer; checked).
@@ -10,7 +13,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { BlockRecord } from '../smdp/aggregate.ts';
+import { recordStatements, type BlockRecord, type ProofRecord } from '../smdp/aggregate.ts';
+import { MAX_UNIT_BLOCKS } from '../smdp/classes/norm-unit.ts';
 import { ByteReader, ByteWriter } from '../smdp/bytes.ts';
 import { badInput } from '../smdp/errors.ts';
 import { G1, type G1Point } from '../smdp/field.ts';
@@ -19,6 +23,8 @@ import type { TileWork } from './prove-block.ts';
 
 const WORK_MAGIC = new TextEncoder().encode('FTI-WORK-V1');
 const BLOCK_MAGIC = new TextEncoder().encode('FTI-BLK-V1');
+const UNIT_WORK_MAGIC = new TextEncoder().encode('FTI-UNIT-V1');
+const UNIT_RECORD_MAGIC = new TextEncoder().encode('FTI-UREC-V1');
 const NODE_MAGIC = new TextEncoder().encode('FTI-NODE-V1');
 /** Largest vector in a stored object (2^24 entries: a block is ≤ 2^16 weights, B ≤ 2^20 rows·cols). */
 const MAX_VECTOR = 1 << 24;
@@ -133,3 +139,54 @@ export function decodeNode(bytes: Uint8Array, what = 'node'): StoredNode {
   r.end();
   return { level, index, digest, accumulator, children };
 }
+
+function hasMagic(bytes: Uint8Array, m: Uint8Array): boolean {
+  return bytes.length >= m.length && m.every((b, i) => bytes[i] === b);
+}
+
+/** A proving unit's work: one tile as its tile work, several as `FTI-UNIT-V1`. */
+export function encodeUnitWork(works: readonly TileWork[]): Uint8Array {
+  if (works.length === 0) throw new Error('encodeUnitWork: a unit has at least one tile');
+  if (works.length === 1) return encodeTileWork(works[0]!);
+  const w = new ByteWriter().raw(UNIT_WORK_MAGIC).u32(works.length);
+  for (const t of works) w.bytes(encodeTileWork(t));
+  return w.finish();
+}
+
+/** Decode either form of `encodeUnitWork` (a stored tile work is a unit of one). */
+export function decodeUnitWork(bytes: Uint8Array, what = 'work'): TileWork[] {
+  if (!hasMagic(bytes, UNIT_WORK_MAGIC)) return [decodeTileWork(bytes, what)];
+  const r = new ByteReader(bytes, what);
+  magic(r, UNIT_WORK_MAGIC, 'a unit work object');
+  const T = r.count('tiles.length', MAX_UNIT_BLOCKS);
+  if (T < 2) badInput('BAD_VALUE', `${what}.tiles.length`, `a unit work object holds 2..${MAX_UNIT_BLOCKS} tiles, got ${T}`);
+  const out: TileWork[] = [];
+  for (let k = 0; k < T; k++) out.push(decodeTileWork(r.bytes(`tiles[${k}]`, 1 << 30), `${what}.tiles[${k}]`));
+  r.end();
+  return out;
+}
+
+/** A record as stored: a block record (`FTI-BLK-V1`) or a unit record (`FTI-UREC-V1`). */
+export function encodeProofRecord(rec: ProofRecord): Uint8Array {
+  if ('statement' in rec) return encodeBlockRecord(rec);
+  const w = new ByteWriter().raw(UNIT_RECORD_MAGIC).u32(rec.statements.length);
+  for (const st of rec.statements) writeStatement(w, st);
+  return w.bytes(rec.proofBytes).finish();
+}
+
+/** Decode either form of `encodeProofRecord`. */
+export function decodeProofRecord(bytes: Uint8Array, what = 'record'): ProofRecord {
+  if (!hasMagic(bytes, UNIT_RECORD_MAGIC)) return decodeBlockRecord(bytes, what);
+  const r = new ByteReader(bytes, what);
+  magic(r, UNIT_RECORD_MAGIC, 'a unit record');
+  const T = r.count('statements.length', MAX_UNIT_BLOCKS);
+  if (T < 2) badInput('BAD_VALUE', `${what}.statements.length`, `a unit record holds 2..${MAX_UNIT_BLOCKS} statements, got ${T}`);
+  const statements = [];
+  for (let k = 0; k < T; k++) statements.push(readStatement(r));
+  const proofBytes = Uint8Array.from(r.bytes('proof', 64 << 20));
+  r.end();
+  return { statements, proofBytes };
+}
+
+/** The statements of a stored record, for logs and errors. */
+export { recordStatements };

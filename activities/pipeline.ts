@@ -15,18 +15,18 @@
  */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import { aggregationContext, foldChildren, leafDigest, type AggregationChild } from '../smdp/aggregate.ts';
-import { verifyBlockProof } from '../smdp/blocks.ts';
+import { aggregationContext, foldChildren, recordDigest, recordStatements, type AggregationChild } from '../smdp/aggregate.ts';
+import { verifyRecordProof } from '../smdp/blocks.ts';
 import { encodeCertificate, type TensorResult } from '../smdp/certificate.ts';
 import { SmdpError } from '../smdp/errors.ts';
 import type { ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
-import { encodeStatement } from '../smdp/statement.ts';
 import { ModelError } from '../model/errors.ts';
 import { encodeManifest, parseManifest } from '../model/manifest.ts';
 import { parsePolicy, policyDigest, serializePolicy, type Policy } from '../model/policy.ts';
-import { blockViolation, checkFrozen, commitBase, planJob, prepareTensor, sealAndVerify, type TensorReport, type Violation } from './certify.ts';
-import { decodeBlockRecord, decodeNode, decodeTileWork, encodeBlockRecord, encodeNode, encodeTileWork, sha256Hex } from './codec.ts';
+import { DEFAULT_UNIT_BLOCKS, blockViolation, checkFrozen, commitBase, planJob, prepareTensor, sealAndVerify, type TensorReport, type Violation } from './certify.ts';
+import { decodeNode, decodeProofRecord, decodeUnitWork, encodeNode, encodeProofRecord, encodeUnitWork, sha256Hex } from './codec.ts';
+import { groupUnits } from './prove-block.ts';
 import type { ModelReader } from './model-reader.ts';
 import type { BlockProver } from './prove-pool.ts';
 
@@ -79,6 +79,8 @@ export interface JobSpec {
   /** A policy file path or a template name. */
   readonly policy: string;
   readonly fanIn?: number;
+  /** Most tiles per proving unit (default DEFAULT_UNIT_BLOCKS; 1: every tile on its own). */
+  readonly unitBlocks?: number;
 }
 
 /** Stored at `jobs/<job>/job.json`: everything later steps need to re-plan deterministically. */
@@ -107,17 +109,21 @@ export interface PlanResult {
   readonly violations: readonly Violation[];
 }
 
+/** A shard: one proving unit's stored work (one tile, or several tiles of one tensor). */
 export interface BlockRef {
   readonly key: string;
   readonly tensor: string;
+  /** The unit's first block (index in its tensor). */
   readonly index: number;
+  /** Tiles in the unit (absent: 1). */
+  readonly blocks?: number;
 }
 
 export type ShardResult = { readonly blocks: readonly BlockRef[]; readonly measured: Record<string, string | number> } | { readonly violation: Violation };
 
 export interface ProvedBlock {
   readonly recordKey: string;
-  /** Leaf digest (hex) of the block record. */
+  /** Leaf digest (hex) of the record (a block's or a unit's). */
   readonly digest: string;
 }
 
@@ -297,14 +303,14 @@ export function pipelineActivities(deps: PipelineDeps) {
             return { violation: prepared.violation };
           }
           const blocks: BlockRef[] = [];
-          for (const [k, w] of prepared.works.entries()) {
-            const bytes = encodeTileWork(w);
+          for (const [k, unit] of groupUnits(prepared.works, j.doc.spec.unitBlocks ?? DEFAULT_UNIT_BLOCKS).entries()) {
+            const bytes = encodeUnitWork(unit);
             const key = keys.work(sha256Hex(bytes));
             // Always written: the same bytes under the same key, and a re-shard repairs a
-            // block object that was deleted or corrupted in the store.
+            // work object that was deleted or corrupted in the store.
             await store.put(key, bytes);
-            blocks.push({ key, tensor: p.name, index: k });
-            heartbeat({ tile: k });
+            blocks.push({ key, tensor: p.name, index: unit[0]!.input.blockIndex, ...(unit.length > 1 ? { blocks: unit.length } : {}) });
+            heartbeat({ unit: k });
           }
           await putJson(keys.tensor(j.doc.spec.job, p.name), { measured: prepared.measured, blocks: blocks.length });
           return { blocks, measured: prepared.measured };
@@ -315,39 +321,41 @@ export function pipelineActivities(deps: PipelineDeps) {
     },
 
     /**
-     * proveBlock: prove one stored tile. Output `proofs/sha256/<work digest>`; an existing
-     * record that decodes and matches its work is reused. Out of class → non-retryable
-     * DriftPolicyViolation with the violation as details.
+     * proveBlock: prove one stored proving unit (one tile, or several tiles of a tensor with
+     * one lockstep proof). Output `proofs/sha256/<work digest>`; an existing record that
+     * decodes is reused. Out of class → non-retryable DriftPolicyViolation with the violation
+     * (naming the tile) as details.
      */
     async proveBlock(input: { workKey: string }): Promise<ProvedBlock> {
       const workBytes = await store.get(input.workKey);
       const workDigest = sha256Hex(workBytes);
-      if (`blocks/sha256/${workDigest}` !== input.workKey) throw nonRetryable('CorruptBlock', `${input.workKey}: stored tile does not match its digest (${workDigest}); re-shard the tensor`);
+      if (`blocks/sha256/${workDigest}` !== input.workKey) throw nonRetryable('CorruptBlock', `${input.workKey}: stored work does not match its digest (${workDigest}); re-shard the tensor`);
       const recordKey = keys.record(workDigest);
       if (await store.exists(recordKey)) {
         try {
-          const rec = decodeBlockRecord(await store.get(recordKey), recordKey);
-          return { recordKey, digest: sha256Hex(leafDigest(encodeStatement(rec.statement), rec.proofBytes)) };
+          const rec = decodeProofRecord(await store.get(recordKey), recordKey);
+          return { recordKey, digest: sha256Hex(recordDigest(rec)) };
         } catch (e) {
-          log.warn({ recordKey, err: (e as Error).message }, 'stored block record unreadable; proving again');
+          log.warn({ recordKey, err: (e as Error).message }, 'stored record unreadable; proving again');
         }
       }
-      const work = (() => {
+      const unit = (() => {
         try {
-          return decodeTileWork(workBytes, input.workKey);
+          return decodeUnitWork(workBytes, input.workKey);
         } catch (e) {
           throw classify(e);
         }
       })();
+      const first = unit[0]!.input;
       try {
         const t0 = performance.now();
-        const rec = await withHeartbeat(deps.prover.prove(work), { workKey: input.workKey });
+        const rec = await withHeartbeat(deps.prover.prove(unit), { workKey: input.workKey });
         const proveMs = performance.now() - t0;
-        await store.put(recordKey, encodeBlockRecord(rec));
-        log.info({ job: work.input.job, tensor: work.input.tensor, block: work.input.blockIndex, proveMs: Math.round(proveMs) }, 'block proven');
-        return { recordKey, digest: sha256Hex(leafDigest(encodeStatement(rec.statement), rec.proofBytes)) };
+        await store.put(recordKey, encodeProofRecord(rec));
+        log.info({ job: first.job, tensor: first.tensor, block: first.blockIndex, blocks: unit.length, proveMs: Math.round(proveMs) }, unit.length > 1 ? 'unit proven' : 'block proven');
+        return { recordKey, digest: sha256Hex(recordDigest(rec)) };
       } catch (e) {
-        const v = blockViolation(work.input.tensor, work.input.blockIndex, e);
+        const v = blockViolation(first.tensor, first.blockIndex, e);
         if (v) throw nonRetryable('DriftPolicyViolation', v.detail, v);
         throw e;
       }
@@ -364,11 +372,13 @@ export function pipelineActivities(deps: PipelineDeps) {
         const children: AggregationChild[] = [];
         for (const [k, key] of input.children.entries()) {
           if (input.level === 1) {
-            const rec = decodeBlockRecord(await store.get(key), key);
-            const chk = verifyBlockProof(deps.srs, rec.statement, rec.proofBytes, key);
-            if (!chk.valid) throw nonRetryable('BadChild', `node (1, ${input.index}): child ${k} (${key}, tensor ${rec.statement.tensor} block ${rec.statement.blockIndex}) fails: ${chk.reason}`);
-            if (rec.statement.job !== input.job) throw nonRetryable('BadChild', `node (1, ${input.index}): child ${k} (${key}) belongs to job ${rec.statement.job}`);
-            children.push({ digest: leafDigest(encodeStatement(rec.statement), rec.proofBytes), accumulator: chk.accumulator });
+            const rec = decodeProofRecord(await store.get(key), key);
+            const sts = recordStatements(rec);
+            const chk = verifyRecordProof(deps.srs, rec, key);
+            if (!chk.valid) throw nonRetryable('BadChild', `node (1, ${input.index}): child ${k} (${key}, tensor ${sts[0]?.tensor} block ${sts[0]?.blockIndex}${sts.length > 1 ? ` and ${sts.length - 1} more` : ''}) fails: ${chk.reason}`);
+            const foreign = sts.find((st) => st.job !== input.job);
+            if (foreign !== undefined) throw nonRetryable('BadChild', `node (1, ${input.index}): child ${k} (${key}) belongs to job ${foreign.job}`);
+            children.push({ digest: recordDigest(rec), accumulator: chk.accumulator });
           } else {
             const node = decodeNode(await store.get(key), key);
             if (node.level !== input.level - 1) throw nonRetryable('BadChild', `node (${input.level}, ${input.index}): child ${k} (${key}) is at level ${node.level}`);
@@ -402,7 +412,7 @@ export function pipelineActivities(deps: PipelineDeps) {
           await walk(input.rootKey);
           const root = decodeNode(await store.get(input.rootKey), input.rootKey);
           const blocks = [];
-          for (const key of leaves) blocks.push(decodeBlockRecord(await store.get(key), key));
+          for (const key of leaves) blocks.push(decodeProofRecord(await store.get(key), key));
           heartbeat({ blocks: blocks.length });
           const frozen = await json<{ results: TensorResult[] }>(keys.frozen(j.doc.spec.job));
           const certificate = await sealAndVerify(deps.ctx, j.job, plans, frozen.results, blocks);

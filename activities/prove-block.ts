@@ -4,8 +4,9 @@
  * same function as a Temporal activity. It returns the block record (statement + proof
  * bytes) and never a half result: an out-of-class tile raises DriftPolicyViolation.
  */
-import type { BlockRecord } from '../smdp/aggregate.ts';
+import type { BlockRecord, ProofRecord } from '../smdp/aggregate.ts';
 import { encodeBlockProof } from '../smdp/blocks.ts';
+import { encodeNormUnitProof, proveNormUnit, unitShapeProblem } from '../smdp/classes/norm-unit.ts';
 import { proveLowRank } from '../smdp/classes/lowrank.ts';
 import { proveNormBound, type BlockInput } from '../smdp/classes/norm.ts';
 import { proveSparseHidden, proveSparseRevealed } from '../smdp/classes/sparse.ts';
@@ -86,4 +87,54 @@ export async function proveBlock(ctx: ProverContext, work: TileWork): Promise<Bl
     }
   }
   return { statement, proofBytes };
+}
+
+/**
+ * Prove one proving unit: a single tile (`proveBlock`), or several norm/linf tiles of one
+ * tensor with one lockstep proof (classes/norm-unit.ts) — the record a certificate holds
+ * either way. Refuses like `proveBlock` (DriftPolicyViolation naming the tile).
+ */
+export async function proveUnit(ctx: ProverContext, works: readonly TileWork[]): Promise<ProofRecord> {
+  if (works.length === 1) return proveBlock(ctx, works[0]!);
+  const problem = unitShapeProblem(works.map((w) => w.input));
+  if (problem !== null) throw new Error(`proveUnit: ${problem}`);
+  const r = await proveNormUnit(
+    ctx,
+    works.map((w) => w.input),
+    works.map((w) => deltaBigints(w)),
+  );
+  return { statements: r.statements, proofBytes: encodeNormUnitProof(r.proof) };
+}
+
+/**
+ * Group a tensor's tile works (in tile order) into proving units: consecutive norm/linf tiles
+ * of one block size, at most `maxBlocks` per unit, split evenly; every other class one tile
+ * per unit. `maxBlocks` = 1 proves every tile on its own.
+ */
+export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileWork[][] {
+  if (!Number.isSafeInteger(maxBlocks) || maxBlocks < 1) throw new Error(`groupUnits: expected a unit size ≥ 1, got ${maxBlocks}`);
+  const out: TileWork[][] = [];
+  let run: TileWork[] = [];
+  const flush = (): void => {
+    // Even split: ⌈len / max⌉ units whose sizes differ by at most one.
+    const count = Math.ceil(run.length / maxBlocks);
+    let at = 0;
+    for (let u = 0; u < count; u++) {
+      const size = Math.floor((run.length - at) / (count - u));
+      out.push(run.slice(at, at + size));
+      at += size;
+    }
+    run = [];
+  };
+  for (const w of works) {
+    const c = w.input.drift.class;
+    const unitable = (c === 'norm' || c === 'linf') && maxBlocks > 1;
+    const prev = run[run.length - 1];
+    const mu = w.input.tile.muRows + w.input.tile.muCols;
+    if (prev !== undefined && (!unitable || prev.input.tile.muRows + prev.input.tile.muCols !== mu || prev.input.tensor !== w.input.tensor)) flush();
+    if (unitable) run.push(w);
+    else out.push([w]);
+  }
+  flush();
+  return out;
 }

@@ -1,23 +1,24 @@
 /**
  * Where tiles are proven: in this thread (`inlineProver`) or on a pool of worker threads
- * (`startProverPool`, `fti certify --workers N`). Both run the same `proveBlock` and give the
- * same block records; the pool only spreads tiles over cores. Each worker holds its own copy
+ * (`startProverPool`, `fti certify --workers N`). Both run the same `proveUnit` and give the
+ * same records; the pool only spreads units over cores. Each worker holds its own copy
  * of the SRS (parsed once at start) and takes one request at a time; requests queue here.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BlockRecord } from '../smdp/aggregate.ts';
+import type { ProofRecord } from '../smdp/aggregate.ts';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
 import type { G1Point } from '../smdp/field.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { serializeSrs, type Srs } from '../smdp/srs.ts';
-import { proveBlock, type TileWork } from './prove-block.ts';
+import { proveUnit, type TileWork } from './prove-block.ts';
 import { fromWire, statementFromWire, tileWorkToWire, type Request, type Response, type WireError } from './prove-wire.ts';
 
 export interface BlockProver {
   /** Threads proving at once (1 for the inline prover). */
   readonly parallelism: number;
-  prove(work: TileWork): Promise<BlockRecord>;
+  /** Prove one unit: one tile, or several norm/linf tiles of a tensor (`proveUnit`). */
+  prove(unit: readonly TileWork[]): Promise<ProofRecord>;
   /** C(v) for a vector of small integers (base-manifest tiles). */
   commit(values: ArrayLike<number>): Promise<G1Point>;
   close(): Promise<void>;
@@ -26,7 +27,7 @@ export interface BlockProver {
 export function inlineProver(ctx: ProverContext): BlockProver {
   return {
     parallelism: 1,
-    prove: (work) => proveBlock(ctx, work),
+    prove: (unit) => proveUnit(ctx, unit),
     commit: (values) => commitSmall(ctx, values),
     close: () => Promise.resolve(),
   };
@@ -38,7 +39,7 @@ export function defaultWorkers(): number {
 }
 
 function fromWireError(e: WireError): Error {
-  if (e.kind === 'violation') return new DriftPolicyViolation(e.check, e.measured, e.bound, e.detail);
+  if (e.kind === 'violation') return new DriftPolicyViolation(e.check, e.measured, e.bound, e.detail, e.block);
   const err = new Error(e.message);
   err.name = e.name;
   if (e.code !== undefined) Object.assign(err, { code: e.code });
@@ -154,10 +155,11 @@ export async function startProverPool(srs: Srs, size: number): Promise<BlockProv
 
   return {
     parallelism: size,
-    async prove(work) {
-      const res = await submit((id) => ({ id, op: 'prove', work: tileWorkToWire(work) }));
-      if (!('statement' in res)) throw new Error('proving worker answered a prove request without a statement');
-      return { statement: statementFromWire(res.statement), proofBytes: res.proofBytes };
+    async prove(unit) {
+      const res = await submit((id) => ({ id, op: 'prove', works: unit.map(tileWorkToWire) }));
+      if (!('statements' in res)) throw new Error('proving worker answered a prove request without statements');
+      const statements = res.statements.map(statementFromWire);
+      return statements.length === 1 ? { statement: statements[0]!, proofBytes: res.proofBytes } : { statements, proofBytes: res.proofBytes };
     },
     async commit(values) {
       const res = await submit((id) => ({ id, op: 'commit', values: Float64Array.from(values) }));

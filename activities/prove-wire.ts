@@ -58,14 +58,14 @@ export function statementFromWire(st: WireStatement): BlockStatement {
 }
 
 export type Request =
-  | { readonly id: number; readonly op: 'prove'; readonly work: WireTileWork }
+  | { readonly id: number; readonly op: 'prove'; readonly works: readonly WireTileWork[] }
   | { readonly id: number; readonly op: 'commit'; readonly values: Float64Array };
 
 export type WireError =
-  | { readonly kind: 'violation'; readonly check: string; readonly measured: string; readonly bound: string; readonly detail: string }
+  | { readonly kind: 'violation'; readonly check: string; readonly measured: string; readonly bound: string; readonly detail: string; readonly block?: number }
   | { readonly kind: 'error'; readonly name: string; readonly message: string; readonly code?: string; readonly stack?: string };
 
 export type Response =
-  | { readonly id: number; readonly ok: true; readonly statement: WireStatement; readonly proofBytes: Uint8Array }
+  | { readonly id: number; readonly ok: true; readonly statements: readonly WireStatement[]; readonly proofBytes: Uint8Array }
   | { readonly id: number; readonly ok: true; readonly point: WirePoint }
   | { readonly id: number; readonly ok: false; readonly error: WireError };

@@ -1,6 +1,6 @@
 /**
  * A proving worker thread (prove-pool.ts starts them): loads the SRS once from its
- * serialisation, then answers one request at a time — prove a tile (proveBlock) or commit a
+ * serialisation, then answers one request at a time — prove a unit of tiles (proveUnit) or commit a
  * vector of small integers — with the same code the main thread would run.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -8,7 +8,8 @@ import { DriftPolicyViolation } from '../smdp/errors.ts';
 import { installBackend } from '../native/loader.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import { parseSrs } from '../smdp/srs.ts';
-import { proveBlock } from './prove-block.ts';
+import { proveUnit } from './prove-block.ts';
+import { recordStatements } from '../smdp/aggregate.ts';
 import { statementToWire, tileWorkFromWire, toWire, type Request, type Response, type WireError } from './prove-wire.ts';
 
 const port = parentPort;
@@ -18,7 +19,7 @@ const { srsBytes } = workerData as { srsBytes: Uint8Array };
 const ctx: ProverContext = { srs: parseSrs(srsBytes), msm: installBackend().msm };
 
 function wireError(e: unknown): WireError {
-  if (e instanceof DriftPolicyViolation) return { kind: 'violation', check: e.check, measured: e.measured, bound: e.bound, detail: e.detail };
+  if (e instanceof DriftPolicyViolation) return { kind: 'violation', check: e.check, measured: e.measured, bound: e.bound, detail: e.detail, ...(e.block !== undefined ? { block: e.block } : {}) };
   const err = e instanceof Error ? e : new Error(String(e));
   const code = (err as { code?: unknown }).code;
   return { kind: 'error', name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err.stack !== undefined ? { stack: err.stack } : {}) };
@@ -27,8 +28,8 @@ function wireError(e: unknown): WireError {
 async function answer(req: Request): Promise<Response> {
   try {
     if (req.op === 'prove') {
-      const { statement, proofBytes } = await proveBlock(ctx, tileWorkFromWire(req.work));
-      return { id: req.id, ok: true, statement: statementToWire(statement), proofBytes };
+      const rec = await proveUnit(ctx, req.works.map(tileWorkFromWire));
+      return { id: req.id, ok: true, statements: recordStatements(rec).map(statementToWire), proofBytes: rec.proofBytes };
     }
     return { id: req.id, ok: true, point: toWire(await commitSmall(ctx, req.values)) };
   } catch (e) {

@@ -68,6 +68,8 @@ export class DriftPolicyViolation extends Error {
     readonly bound: string,
     /** What is wrong, in words (the message adds the check, measured value and bound). */
     readonly detail: string,
+    /** The block (index in its tensor) at fault, when the prover knows it (units of blocks). */
+    readonly block?: number,
   ) {
     super(`${check}: ${detail} (measured ${measured}, bound ${bound})`);
   }

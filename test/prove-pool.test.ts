@@ -17,7 +17,11 @@ import type { Srs } from '../smdp/srs.ts';
 import { verifyBlockProof } from '../smdp/blocks.ts';
 import { pairingCheck } from '../smdp/accumulator.ts';
 import { encodeFloats, writeSafetensors } from '../model/safetensors.ts';
-import { decodeTileWork, encodeTileWork } from '../activities/codec.ts';
+import { decodeProofRecord, decodeTileWork, decodeUnitWork, encodeProofRecord, encodeTileWork, encodeUnitWork } from '../activities/codec.ts';
+import { groupUnits } from '../activities/prove-block.ts';
+import { blockViolation } from '../activities/certify.ts';
+import { recordStatements } from '../smdp/aggregate.ts';
+import { verifyRecordProof } from '../smdp/blocks.ts';
 import { SmdpError } from '../smdp/errors.ts';
 
 let srs: Srs;
@@ -54,6 +58,21 @@ async function work(drift: DriftSpec, blockIndex = 0): Promise<TileWork> {
 }
 
 describe('tile work codec (the pipeline stores Δ as float64 of exact integers)', () => {
+  it('unit works and unit records round-trip; a one-tile unit is stored as its tile work', async () => {
+    const unit = await Promise.all([0, 1, 2].map((k) => work({ class: 'norm', maxSquaredNorm: 1000n }, k)));
+    assert.deepEqual(encodeUnitWork(unit.slice(0, 1)), encodeTileWork(unit[0]!));
+    const back = decodeUnitWork(encodeUnitWork(unit));
+    assert.deepEqual(back.map((w) => w.input.blockIndex), [0, 1, 2]);
+    assert.deepEqual(encodeUnitWork(back), encodeUnitWork(unit));
+    const rec = await inlineProver(ctx).prove(unit);
+    const stored = encodeProofRecord(rec);
+    assert.deepEqual(encodeProofRecord(decodeProofRecord(stored)), stored);
+    assert.throws(() => decodeProofRecord(stored.slice(0, stored.length - 1), 'proofs/x'), (e: unknown) => e instanceof SmdpError && /proofs\/x/.test(e.message));
+    const one = encodeUnitWork(unit.slice(0, 2)).slice();
+    new DataView(one.buffer).setUint32(11, 1); // the tile count after the 11-byte magic
+    assert.throws(() => decodeUnitWork(one, 'blocks/y'), (e: unknown) => e instanceof SmdpError && e.code === 'BAD_VALUE' && /blocks\/y\.tiles\.length/.test(e.message));
+  });
+
   it('round-trips Δ and the block input exactly', async () => {
     const w = await work({ class: 'norm', maxSquaredNorm: 300n }, 2);
     const back = decodeTileWork(encodeTileWork(w));
@@ -80,12 +99,40 @@ describe('proving pool (worker threads)', () => {
     const inline = inlineProver(ctx);
     for (const drift of [{ class: 'norm', maxSquaredNorm: 300n }, { class: 'linf', maxAbs: 6n }, { class: 'sparse', maxNonzeros: 16, reveal: false }, { class: 'free' }] as DriftSpec[]) {
       const w = await work(drift);
-      const [a, b] = await Promise.all([pool.prove(w), inline.prove(w)]);
+      const [a, b] = await Promise.all([pool.prove([w]), inline.prove([w])]);
+      assert.ok('statement' in a && 'statement' in b, 'a one-tile unit is a block record');
       assert.deepEqual(encodeStatement(a.statement), encodeStatement(b.statement), `${drift.class}: statement`);
       assert.deepEqual(a.proofBytes, b.proofBytes, `${drift.class}: proof bytes`);
       const chk = verifyBlockProof(srs, a.statement, a.proofBytes, 'block');
       assert.ok(chk.valid && (chk.accumulator === null || pairingCheck(srs, chk.accumulator.evaluate())), `${drift.class}: verifies`);
     }
+  });
+
+  it('proves a unit of tiles like the inline prover; a refusal inside a unit names its block', async () => {
+    const drift: DriftSpec = { class: 'norm', maxSquaredNorm: 1000n };
+    const unit = await Promise.all([0, 1, 2].map((k) => work(drift, k)));
+    const [a, b] = await Promise.all([pool.prove(unit), inlineProver(ctx).prove(unit)]);
+    assert.deepEqual(recordStatements(a).map(encodeStatement), recordStatements(b).map(encodeStatement));
+    assert.deepEqual(a.proofBytes, b.proofBytes);
+    assert.equal(recordStatements(a).length, 3);
+    const chk = verifyRecordProof(srs, a, 'unit');
+    assert.ok(chk.valid && chk.accumulator !== null && pairingCheck(srs, chk.accumulator.evaluate()));
+    const tight = await Promise.all([0, 1, 2].map((k) => work({ class: 'linf', maxAbs: 6n }, k)));
+    tight[2] = { ...tight[2]!, delta: delta.map((x, i) => (i === 1 ? 7 : x)) };
+    await assert.rejects(pool.prove(tight), (e: unknown) => e instanceof DriftPolicyViolation && e.block === 2 && e.check === 'linf');
+    assert.deepEqual(blockViolation('t', 0, new DriftPolicyViolation('linf', '7', '6', 'x', 2))?.block, 2);
+  });
+
+  it('groups tiles into units: consecutive norm/linf tiles of one size, evenly, other classes alone', async () => {
+    const n = await Promise.all(Array.from({ length: 7 }, (_, k) => work({ class: 'norm', maxSquaredNorm: 300n }, k)));
+    assert.deepEqual(groupUnits(n, 3).map((u) => u.map((w) => w.input.blockIndex)), [[0, 1], [2, 3], [4, 5, 6]]);
+    assert.deepEqual(groupUnits(n, 16).map((u) => u.length), [7]);
+    assert.deepEqual(groupUnits(n, 1).map((u) => u.length), [1, 1, 1, 1, 1, 1, 1]);
+    const s = await Promise.all([0, 1].map((k) => work({ class: 'sparse', maxNonzeros: 16, reveal: false }, k)));
+    assert.deepEqual(groupUnits(s, 16).map((u) => u.length), [1, 1]);
+    const wide = { ...n[2]!, input: { ...n[2]!.input, tile: { ...n[2]!.input.tile, muCols: 3 } } };
+    assert.deepEqual(groupUnits([n[0]!, n[1]!, wide, n[3]!], 16).map((u) => u.length), [2, 1, 1]);
+    assert.throws(() => groupUnits(n, 0), /unit size/);
   });
 
   it('commits like commitSmall, many requests at once (queued over both workers)', async () => {
@@ -95,7 +142,7 @@ describe('proving pool (worker threads)', () => {
   });
 
   it('a tile outside its class comes back as a DriftPolicyViolation with its measured value', async () => {
-    await assert.rejects(pool.prove(await work({ class: 'norm', maxSquaredNorm: 251n })), (e: unknown) => {
+    await assert.rejects(pool.prove([await work({ class: 'norm', maxSquaredNorm: 251n })]), (e: unknown) => {
       assert.ok(e instanceof DriftPolicyViolation, String(e));
       assert.equal(e.check, 'norm.l2');
       assert.equal(e.measured, 'Σ Δ² = 252');
@@ -106,11 +153,11 @@ describe('proving pool (worker threads)', () => {
 
   it('other worker errors are rejected with their message, and the pool keeps serving', async () => {
     const bad = await work({ class: 'norm', maxSquaredNorm: 300n });
-    await assert.rejects(pool.prove({ ...bad, delta: delta.slice(1) }), /./);
-    await assert.rejects(pool.prove({ ...bad, delta: delta.map((x, i) => (i === 3 ? 0.5 : x)) }), /tensor layers\.0\.mlp\.up\.weight block 0: delta\[3\] = 0\.5 is not a safe integer/);
+    await assert.rejects(pool.prove([{ ...bad, delta: delta.slice(1) }]), /./);
+    await assert.rejects(pool.prove([{ ...bad, delta: delta.map((x, i) => (i === 3 ? 0.5 : x)) }]), /tensor layers\.0\.mlp\.up\.weight block 0: delta\[3\] = 0\.5 is not a safe integer/);
     const w = await work({ class: 'free' });
-    const ok = await pool.prove(w);
-    assert.deepEqual(encodeStatement(ok.statement), encodeStatement((await inlineProver(ctx).prove(w)).statement));
+    const ok = await pool.prove([w]);
+    assert.deepEqual(recordStatements(ok).map(encodeStatement), recordStatements(await inlineProver(ctx).prove([w])).map(encodeStatement));
   });
 
   it('requests after close are refused, not left pending', async () => {

@@ -122,7 +122,9 @@ export async function certifyFineTuneWorkflow(input: CertifyJobInput): Promise<C
   phase = 'shard';
   const blocks = await shardAll(act, plan);
   if ('violations' in blocks) return rejectWith(blocks.violations);
-  blocksTotal = blocks.refs.length;
+  // Progress counts tiles (blocks); a shard is a proving unit of one or more of them.
+  const tilesOf = (refs: readonly BlockRef[]): number => refs.reduce((n, x) => n + (x.blocks ?? 1), 0);
+  blocksTotal = tilesOf(blocks.refs);
 
   phase = 'prove';
   const { size: batchSize, levels: batchLevels } = batchShape(fanIn, BATCH_MAX);
@@ -148,7 +150,7 @@ export async function certifyFineTuneWorkflow(input: CertifyJobInput): Promise<C
       else {
         roots[b] = r;
         failedByBatch.delete(b);
-        blocksDone += refs.length;
+        blocksDone += tilesOf(refs);
       }
     };
     for (let i = 0; i < pending.length; i += parallelBatches) await Promise.all(pending.slice(i, i + parallelBatches).map(run));
@@ -187,7 +189,7 @@ export async function certifyFineTuneWorkflow(input: CertifyJobInput): Promise<C
   phase = 'publish';
   const { eventId } = await act.publish({ jobKey: plan.jobKey, outcome: { verdict: 'accepted', certificateKey: fin.certificateKey, certificateDigest: fin.certificateDigest, certificateSha256: fin.certificateSha256 }, policyDigest: plan.policyDigest, manifestDigest: plan.manifestDigest });
   phase = 'done';
-  return { verdict: 'accepted', certificateKey: fin.certificateKey, certificateDigest: fin.certificateDigest, eventId, blocks: blocks.refs.length };
+  return { verdict: 'accepted', certificateKey: fin.certificateKey, certificateDigest: fin.certificateDigest, eventId, blocks: blocksTotal };
 }
 
 async function shardAll(act: ReturnType<typeof activities>, plan: PlanResult): Promise<{ refs: BlockRef[] } | { violations: Violation[] }> {

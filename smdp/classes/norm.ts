@@ -93,12 +93,12 @@ export function refuseOutOfBound(input: BlockInput, delta: readonly bigint[], mu
     S += x * x;
   });
   if (d.class === 'norm' && S > d.maxSquaredNorm) {
-    throw new DriftPolicyViolation('norm.l2', `Σ Δ² = ${S}`, `${d.maxSquaredNorm}`, `block ${input.blockIndex} of ${input.tensor} exceeds the squared-norm budget`);
+    throw new DriftPolicyViolation('norm.l2', `Σ Δ² = ${S}`, `${d.maxSquaredNorm}`, `block ${input.blockIndex} of ${input.tensor} exceeds the squared-norm budget`, input.blockIndex);
   }
   if (maxAbs > B) {
-    throw new DriftPolicyViolation(d.class === 'linf' ? 'linf' : 'norm.l2', `|Δ[${maxAt}]| = ${maxAbs}`, `${B}`, `block ${input.blockIndex} of ${input.tensor} has an entry above the bound`);
+    throw new DriftPolicyViolation(d.class === 'linf' ? 'linf' : 'norm.l2', `|Δ[${maxAt}]| = ${maxAbs}`, `${B}`, `block ${input.blockIndex} of ${input.tensor} has an entry above the bound`, input.blockIndex);
   }
-  if (!squareSumFits(mu, B)) throw new DriftPolicyViolation('norm.field', `n·B² with n = 2^${mu}, B = ${B}`, 'r', 'the bound is too large for exact arithmetic in Fr; use smaller blocks');
+  if (!squareSumFits(mu, B)) throw new DriftPolicyViolation('norm.field', `n·B² with n = 2^${mu}, B = ${B}`, 'r', 'the bound is too large for exact arithmetic in Fr; use smaller blocks', input.blockIndex);
 }
 
 /** Non-pairing checks of a norm/linf block; on success, the block's pending accumulator. */
