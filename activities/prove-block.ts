@@ -116,11 +116,8 @@ export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileW
   const out: TileWork[][] = [];
   let run: TileWork[] = [];
   const flush = (): void => {
-    // Even split: ⌈len / max⌉ units whose sizes differ by at most one.
-    const count = Math.ceil(run.length / maxBlocks);
     let at = 0;
-    for (let u = 0; u < count; u++) {
-      const size = Math.floor((run.length - at) / (count - u));
+    for (const size of unitSizes(run.length, maxBlocks)) {
       out.push(run.slice(at, at + size));
       at += size;
     }
@@ -136,5 +133,18 @@ export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileW
     else out.push([w]);
   }
   flush();
+  return out;
+}
+
+/** Sizes of the units a run of `count` tiles splits into: ⌈count / max⌉ units, sizes within one of each other. */
+export function unitSizes(count: number, maxBlocks: number): number[] {
+  const units = Math.ceil(count / maxBlocks);
+  const out: number[] = [];
+  let left = count;
+  for (let u = 0; u < units; u++) {
+    const size = Math.floor(left / (units - u));
+    out.push(size);
+    left -= size;
+  }
   return out;
 }

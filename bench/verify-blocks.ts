@@ -5,7 +5,10 @@
  * `.cache/certs`; each count is verified after a warm-up, best of `--reps`, wall time and the
  * process's CPU time (all threads). Pin it to one core with `taskset -c 0`.
  *
- *   node --import tsx bench/verify-blocks.ts [counts, default 1,64,1000] [--reps n]
+ * `--unit-blocks u` proves the certificates in units of up to u tiles (default 16, as `fti
+ * certify` does; 1 = every tile on its own).
+ *
+ *   node --import tsx bench/verify-blocks.ts [counts, default 1,64,1000] [--reps n] [--unit-blocks u]
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,21 +17,24 @@ import { decodeCertificate } from '../smdp/certificate.ts';
 import { curveOps } from '../smdp/curve-ops.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
 import { certificateOf } from './aggregate.ts';
+import { DEFAULT_UNIT_BLOCKS } from '../activities/certify.ts';
 import { cachedDevSrs } from './srs-cache.ts';
 
 const backend = installBackend();
 const args = process.argv.slice(2);
 const repsAt = args.indexOf('--reps');
 const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 0;
-const counts = (args.find((a, i) => !a.startsWith('--') && i !== repsAt + 1) ?? '1,64,1000').split(',').map(Number);
+const unitAt = args.indexOf('--unit-blocks');
+const unitBlocks = unitAt >= 0 ? Number(args[unitAt + 1]) : DEFAULT_UNIT_BLOCKS;
+const counts = (args.find((a, i) => !a.startsWith('--') && i !== repsAt + 1 && i !== unitAt + 1) ?? '1,64,1000').split(',').map(Number);
 const srs = cachedDevSrs(10);
 const dir = '.cache/certs';
 
 async function certificate(blocks: number): Promise<{ json: string; blob: Uint8Array }> {
-  const base = join(dir, `norm-mu10-${srs.id.slice(0, 16)}-${blocks}`);
+  const base = join(dir, `norm-mu10-${srs.id.slice(0, 16)}-${blocks}${unitBlocks === 1 ? '' : `-u${unitBlocks}`}`);
   if (!existsSync(`${base}.bin`)) {
     process.stderr.write(`building a certificate of ${blocks} blocks (cached in ${base}.*) …\n`);
-    const { json, blob } = await certificateOf({ srs, msm: backend.msm }, srs, blocks, 5, 5);
+    const { json, blob } = await certificateOf({ srs, msm: backend.msm }, srs, blocks, 5, 5, unitBlocks);
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${base}.json`, json);
     writeFileSync(`${base}.bin.${process.pid}.tmp`, blob);
@@ -37,7 +43,7 @@ async function certificate(blocks: number): Promise<{ json: string; blob: Uint8A
   return { json: readFileSync(`${base}.json`, 'utf8'), blob: new Uint8Array(readFileSync(`${base}.bin`)) };
 }
 
-console.log(`backend ${backend.name}, curve ops ${curveOps().name}`);
+console.log(`backend ${backend.name}, curve ops ${curveOps().name}, units of up to ${unitBlocks} tiles`);
 for (const blocks of counts) {
   const { json, blob } = await certificate(blocks);
   const n = reps > 0 ? reps : blocks >= 1000 ? 3 : 20;

@@ -100,6 +100,8 @@ export async function runCertify(opts: {
   adapter?: string;
   /** Proving threads; default `defaultWorkerCount(ft)`. 1 proves in this thread. */
   workers?: number;
+  /** Most tiles per proving unit (default DEFAULT_UNIT_BLOCKS). */
+  unitBlocks?: number;
   say: (l: string) => void;
   progress: boolean;
 }): Promise<CertifyRun> {
@@ -128,7 +130,7 @@ export async function runCertify(opts: {
     const job = opts.job ?? jobIdFor([manifestDigest, ...ftFiles.map((f) => f.sha256), policyDigest(policy), srs.id]);
     const factors = adapter ? new Map([...adapter.updates].map(([name, u]) => [name, u.factors])) : undefined;
     let bar: Progress | undefined;
-    const outcome = await certifyFineTune(ctx, { job, base, ft, policy, manifest, prover, ...(factors ? { factors } : {}) }, (phase, done, total, detail) => {
+    const outcome = await certifyFineTune(ctx, { job, base, ft, policy, manifest, prover, ...(factors ? { factors } : {}), ...(opts.unitBlocks !== undefined ? { unitBlocks: opts.unitBlocks } : {}) }, (phase, done, total, detail) => {
       if (phase !== 'prove') return;
       bar ??= new Progress('prove', total, opts.progress);
       bar.update(done, detail ?? '');

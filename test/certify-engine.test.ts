@@ -17,6 +17,7 @@ import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
 import { manifestExpectations, type BaseManifest } from '../model/manifest.ts';
 import { parsePolicy } from '../model/policy.ts';
+import { recordStatements } from '../smdp/aggregate.ts';
 
 interface MemTensor {
   readonly shape: number[];
@@ -189,5 +190,25 @@ describe('certification engine (in-memory model)', () => {
     if (out.verdict !== 'rejected') return;
     const kinds = out.violations.map((v) => `${v.check}:${v.tensor}`).sort();
     assert.deepEqual(kinds, ['tensors.added:extra.weight', 'tensors.removed:layers.0.gate', 'tensors.reshaped:head.weight']);
+  });
+
+  it('proves a many-tile norm tensor in units (default, or of a chosen size); every split gives a certificate the verifier accepts', async () => {
+    // 32 × 16 = 512 weights: 8 tiles of 2^6 under this SRS.
+    const b = new Map([['big.mlp.up.weight', tensor([32, 16], () => rand())]]);
+    const f = new Map([...b].map(([k, v]) => [k, { shape: v.shape, values: v.values.map((x, i) => Math.fround(x + 0.001 * Math.cos(i))) }]));
+    const m = await commitBase(ctx, reader('base', b), 24);
+    const records: number[][] = [];
+    for (const unitBlocks of [undefined, 3, 1]) {
+      const out = await certifyFineTune(ctx, { job: 'job-units', base: reader('base', b), ft: reader('ft', f), policy: POLICY, manifest: m.manifest, ...(unitBlocks !== undefined ? { unitBlocks } : {}) });
+      assert.equal(out.verdict, 'accepted', out.verdict === 'rejected' ? JSON.stringify(out.violations) : '');
+      if (out.verdict !== 'accepted') return;
+      assert.equal(out.tensors.find((t) => t.name === 'big.mlp.up.weight')?.blocks, 8);
+      const { json, blob } = encodeCertificate(out.certificate);
+      const back = decodeCertificate(json, blob);
+      const v = verifyCertificate(srs, back, { baseManifestDigest: m.digest, baseTensors: manifestExpectations(m.manifest) });
+      assert.equal(v.valid, true, v.valid ? '' : v.reason);
+      records.push(back.blocks.map((r) => recordStatements(r).length));
+    }
+    assert.deepEqual(records, [[8], [2, 3, 3], [1, 1, 1, 1, 1, 1, 1, 1]]);
   });
 });

@@ -79,6 +79,12 @@ describe('fti srs', () => {
     assert.equal(v.code, 2);
     assert.match(v.stderr, /--vars must be an integer in 1\.\.22/);
     assert.equal(fti('srs', 'dev', '--bogus').code, 2);
+    for (const bad of ['0', '1025', '2.5', 'x']) {
+      const u = fti('certify', '--base', 'b', '--ft', 'f', '--policy', 'bounded-full', '--out', join(dir, 'o'), '--unit-blocks', bad);
+      assert.equal(u.code, 2, `--unit-blocks ${bad}`);
+      assert.match(u.stderr, /--unit-blocks must be a whole number in 1\.\.1024/);
+      noStack(u.stderr);
+    }
     const m = fti('srs', 'info', join(dir, 'missing.bin'));
     assert.equal(m.code, 2);
     assert.match(m.stderr, /missing\.bin: cannot read SRS file/);

@@ -3,7 +3,8 @@ import v8 from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { activeBackend, describeBackend } from '../backend.ts';
 import { blockCount } from '../../smdp/aggregate.ts';
-import { commitBase } from '../../activities/certify.ts';
+import { DEFAULT_UNIT_BLOCKS, commitBase } from '../../activities/certify.ts';
+import { MAX_UNIT_BLOCKS } from '../../smdp/classes/norm-unit.ts';
 import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { encodeManifest } from '../../model/manifest.ts';
 import { DEFAULT_FRACTIONAL_BITS } from '../../model/policy.ts';
@@ -16,6 +17,12 @@ function need(args: Parameters<typeof str>[0], key: string, cmd: string): string
   const v = str(args, key);
   if (v === undefined) throw new UsageError(`${cmd}: --${key} is required (see fti ${cmd} --help)`);
   return v;
+}
+
+function unitBlocks(cmd: string, v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > MAX_UNIT_BLOCKS) throw new UsageError(`${cmd}: --unit-blocks must be a whole number in 1..${MAX_UNIT_BLOCKS}, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function workerCount(cmd: string, v: string): number {
@@ -56,7 +63,7 @@ export const certify: Command = {
   summary: 'prove that a fine-tune stays within a policy; write a certificate or a rejection',
   help: `usage: fti certify --base PATH --ft PATH --policy FILE|TEMPLATE --out DIR
                    [--adapter PATH] [--base-manifest M] [--srs FILE] [--workers N]
-                   [--job ID] [--json]
+                   [--unit-blocks U] [--job ID] [--json]
 
 Certifies on this machine (embedded engine). PATH is a .safetensors file, a directory with
 model.safetensors or model.safetensors.index.json, or the index itself. --policy is a policy
@@ -71,8 +78,11 @@ of low-rank tensors; without it, or where they do not meet the policy's bound, f
 from a truncated SVD of Δ. The adapter is a hint: what is certified is always the fine-tuned
 weights given by --ft.
 --workers N proves tiles on N worker threads (default: one per core for models of 1M+ float
-weights, else 1 = in this thread); the certificate is the same for every N.`,
-  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' }, workers: { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
+weights, else 1 = in this thread); the certificate is the same for every N.
+--unit-blocks U proves up to U consecutive norm/linf tiles of a tensor as one unit, with one
+shared sumcheck and one opening (default ${DEFAULT_UNIT_BLOCKS}; 1 proves every tile on its own:
+more, smaller proof records, slower to prove and to verify).`,
+  options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' }, workers: { type: 'string' }, 'unit-blocks': { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
   positionals: [0, 0],
   async run(args, ctx) {
     const t0 = performance.now();
@@ -88,6 +98,7 @@ weights, else 1 = in this thread); the certificate is the same for every N.`,
       ...(str(args, 'job') !== undefined ? { job: str(args, 'job')! } : {}),
       ...(str(args, 'adapter') !== undefined ? { adapter: str(args, 'adapter')! } : {}),
       ...(str(args, 'workers') !== undefined ? { workers: workerCount('certify', str(args, 'workers')!) } : {}),
+      ...(str(args, 'unit-blocks') !== undefined ? { unitBlocks: unitBlocks('certify', str(args, 'unit-blocks')!) } : {}),
       say: ctx.say,
       progress: !ctx.json || process.stderr.isTTY === true,
     });
