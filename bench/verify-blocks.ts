@@ -26,7 +26,8 @@ const repsAt = args.indexOf('--reps');
 const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 0;
 const unitAt = args.indexOf('--unit-blocks');
 const unitBlocks = unitAt >= 0 ? Number(args[unitAt + 1]) : DEFAULT_UNIT_BLOCKS;
-const counts = (args.find((a, i) => !a.startsWith('--') && i !== repsAt + 1 && i !== unitAt + 1) ?? '1,64,1000').split(',').map(Number);
+// The first argument that is neither a flag nor a flag's value (an absent flag's index is −1).
+const counts = (args.find((a, i) => !a.startsWith('--') && (repsAt < 0 || i !== repsAt + 1) && (unitAt < 0 || i !== unitAt + 1)) ?? '1,64,1000').split(',').map(Number);
 const srs = cachedDevSrs(10);
 const dir = '.cache/certs';
 
