@@ -58,6 +58,7 @@ import { Fp, Fr, G1, R, frSigned, type G1Point } from '../smdp/field.ts';
 import { evaluateMle } from '../smdp/mle.ts';
 import { jsMsmBackend } from '../smdp/msm.ts';
 import { commitField, commitSmall, openAt, verifyOpening, type ProverContext } from '../smdp/pst.ts';
+import { decodeNormUnitProof, encodeNormUnitProof, proveNormUnit, verifyNormUnit, type NormUnitProof } from '../smdp/classes/norm-unit.ts';
 import { devTau, srsFromTau } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { encodeStatement, readStatement, type BlockStatement, type DriftSpec } from '../smdp/statement.ts';
@@ -78,6 +79,7 @@ export const VECTOR_FUNCTIONS = [
   'verify_sparse_revealed',
   'verify_sparse_hidden',
   'verify_lowrank',
+  'verify_norm_unit',
 ] as const;
 export type VectorFunction = (typeof VECTOR_FUNCTIONS)[number];
 
@@ -227,6 +229,17 @@ async function runVectorUnchecked(fn: VectorFunction, input: Readonly<Record<str
       return blockVector(input, 'sparse-hidden');
     case 'verify_lowrank':
       return blockVector(input, 'lowrank');
+    case 'verify_norm_unit': {
+      // A proving unit: statements (hex each), one unit proof; every statement must name this
+      // SRS; verifyNormUnit, then the unit's pairing check.
+      const srs = srsForTau(strs(input, 'tau'));
+      const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
+      const proof = decodeNormUnitProof(unhex(str(input, 'proof')));
+      if (sts.some((st) => st.srsId !== srs.id)) return false;
+      const check = verifyNormUnit(srs.N, sts, proof);
+      if (!check.valid) return false;
+      return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
+    }
   }
 }
 
@@ -819,7 +832,82 @@ export async function generateAll(): Promise<GeneratedCase[]> {
     ...(await genSparseRevealed()),
     ...(await genSparseHidden()),
     ...(await genLowRank()),
+    ...(await genNormUnit()),
   ];
+}
+
+function unitFile(statements: readonly Uint8Array[], proof: Uint8Array, output: boolean | null): VectorFile {
+  return { input: { tau: TAU_DEC, statements: statements.map((b) => hex(b)), proof: hex(proof) }, output };
+}
+
+/** Proving units (classes/norm-unit.ts): three norm blocks, two linf blocks, and forgeries. */
+async function genNormUnit(): Promise<GeneratedCase[]> {
+  const rng = new SeededRng('verify_norm_unit');
+  const fn: VectorFunction = 'verify_norm_unit';
+  const tensor = 'layers.2.unit.weight';
+  const proveUnit = async (job: string, drift: DriftSpec, deltas: readonly (readonly bigint[])[], muRows = 2, muCols = 2): Promise<{ statements: BlockStatement[]; proof: NormUnitProof }> => {
+    const inputs: BlockInput[] = [];
+    for (let k = 0; k < deltas.length; k++) {
+      const rows = 1 << muRows;
+      inputs.push({ ...blockInput(job, tensor, k, muRows, muCols, drift, await baseCommitment(rng, 1 << (muRows + muCols))), tensorShape: [rows * deltas.length, 1 << muCols] });
+    }
+    return proveNormUnit(CTX, inputs, deltas);
+  };
+  const cases: [string, VectorFile][] = [];
+  const add = (name: string, sts: readonly BlockStatement[], proof: NormUnitProof, output: boolean | null): void => {
+    cases.push([name, unitFile(sts.map(encodeStatement), encodeNormUnitProof(proof), output)]);
+  };
+  const norm: DriftSpec = { class: 'norm', maxSquaredNorm: 400n };
+  const deltas = [0, 1, 2].map(() => rng.ints(16, -5, 5).map(BigInt));
+  const main = await proveUnit('job-vectors-units', norm, deltas);
+  add('correct_norm_three_blocks', main.statements, main.proof, true);
+  const lin = await proveUnit('job-vectors-units', { class: 'linf', maxAbs: 6n }, [0, 1].map(() => rng.ints(8, -6, 6).map(BigInt)), 1, 2);
+  add('correct_linf_two_blocks', lin.statements, lin.proof, true);
+  const mu0 = await proveUnit('job-vectors-units', norm, [[3n], [-20n]], 0, 0);
+  add('correct_norm_mu0_two_blocks', mu0.statements, mu0.proof, true);
+
+  const { statements: sts, proof: p } = main;
+  const S = deltas.map((d) => d.reduce((a, x) => a + x * x, 0n));
+  const tile = (k: number, over: Partial<NormUnitProof['tiles'][number]>): NormUnitProof => ({ ...p, tiles: p.tiles.map((t, j) => (j === k ? { ...t, ...over } : t)) });
+  const t1 = p.tiles[1]!;
+  const tampered: [string, readonly BlockStatement[], NormUnitProof][] = [
+    ['incorrect_squared_norm_under_reported', sts, tile(1, { squaredNorm: S[1]! - 1n })],
+    ['incorrect_squared_norms_compensating', sts, { ...p, tiles: p.tiles.map((t, j) => (j === 0 ? { ...t, squaredNorm: S[0]! + 1n } : j === 1 ? { ...t, squaredNorm: S[1]! - 1n } : t)) }],
+    ['incorrect_squared_norm_missing', sts, tile(2, { squaredNorm: null })],
+    ['incorrect_bit_eval', sts, tile(1, { bitEvals: t1.bitEvals.map((e, j) => (j === 0 ? Fr.add(e, 1n) : e)) })],
+    ['incorrect_bit_commitments_swapped', sts, tile(1, { bitCommitments: [t1.bitCommitments[1]!, t1.bitCommitments[0]!, ...t1.bitCommitments.slice(2)] })],
+    ['incorrect_tiles_swapped', sts, { ...p, tiles: [p.tiles[1]!, p.tiles[0]!, p.tiles[2]!] }],
+    ['incorrect_tile_missing', sts, { ...p, tiles: p.tiles.slice(0, 2) }],
+    ['incorrect_sumcheck_round', sts, { ...p, sumcheck: { rounds: p.sumcheck.rounds.map((g, i) => (i === 2 ? g.map((e, j) => (j === 1 ? Fr.add(e, 1n) : e)) : g)) } }],
+    ['incorrect_quotient', sts, { ...p, quotients: [p.quotients[0]!.add(G1.BASE), ...p.quotients.slice(1)] }],
+    ['incorrect_missing_quotient', sts, { ...p, quotients: p.quotients.slice(1) }],
+    ['incorrect_statements_reordered', [sts[1]!, sts[0]!, sts[2]!], p],
+    ['incorrect_statement_dropped', sts.slice(0, 2), p],
+    ['incorrect_statement_other_job', sts.map((st) => ({ ...st, job: `${st.job}-other` })), p],
+    ['incorrect_statement_c_ft_changed', sts.map((st, j) => (j === 2 ? { ...st, cFt: st.cFt.add(G1.BASE) } : st)), p],
+    ['incorrect_statement_bound_below_norm', sts.map((st) => ({ ...st, drift: { class: 'norm', maxSquaredNorm: S[0]! - 1n } })), p],
+    ['incorrect_statement_other_tensor', sts.map((st, j) => (j === 1 ? { ...st, tensor: `${tensor}.other` } : st)), p],
+    ['incorrect_statement_other_srs', sts.map((st, j) => (j === 0 ? { ...st, srsId: '00'.repeat(32) } : st)), p],
+    ['incorrect_unit_of_one_block', sts.slice(0, 1), { ...p, tiles: p.tiles.slice(0, 1) }],
+    ['incorrect_unit_mixed_classes', [sts[0]!, lin.statements[1]!], { ...p, tiles: p.tiles.slice(0, 2) }],
+  ];
+  for (const [name, ss, proof] of tampered) add(name, ss, proof, false);
+  const bytes = encodeNormUnitProof(p);
+  const enc = sts.map(encodeStatement);
+  cases.push(['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)]);
+  cases.push(['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)]);
+  cases.push(['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)]);
+  cases.push(['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotients[1]!), G1_NOT_ON_CURVE), null)]);
+  cases.push(['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotients[1]!), G1_NOT_IN_SUBGROUP), false)]);
+  cases.push(['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(t1.bitEvals[0]!), bigintToBytes(R, 32)), null)]);
+  const tooMany = bytes.slice();
+  new DataView(tooMany.buffer).setUint32(0, 1025); // the tile count above MAX_UNIT_BLOCKS
+  cases.push(['malformed_proof_tile_count_above_cap', unitFile(enc, tooMany, null)]);
+  const flag = bytes.slice();
+  flag[4 + 4 + 48 * t1.bitCommitments.length] = 2; // tiles[0].squaredNorm.present
+  cases.push(['malformed_proof_flag_byte', unitFile(enc, flag, null)]);
+  cases.push(['malformed_statement_truncated', unitFile([enc[0]!, dropLast(enc[1]!), enc[2]!], bytes, null)]);
+  return cases.map(([name, file]) => ({ fn, name, file }));
 }
 
 /** Root of the vector tree (test/vectors). */

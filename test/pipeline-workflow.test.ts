@@ -13,6 +13,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { keys, type PipelineEvent, type PipelineStore } from '../activities/pipeline.ts';
 import { decodeCertificate } from '../smdp/certificate.ts';
+import { blockCount, recordStatements } from '../smdp/aggregate.ts';
 import { devSrs } from '../smdp/srs-insecure-dev.ts';
 import { verifyCertificate } from '../smdp/verifier.ts';
 import { parseManifest, manifestExpectations } from '../model/manifest.ts';
@@ -66,12 +67,13 @@ describe('pipeline workflows on a Temporal dev server', { skip }, () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const t = (v: Float64Array, shape: number[]) => ({ dtype: 'F32' as const, shape, data: encodeFloats(v, 'F32') });
     const names = ['a.up.weight', 'b.up.weight', 'c.up.weight', 'frozen.weight'];
-    const base = names.map((_, i) => vals(16 * 16, i + 1));
-    await writeSafetensors(join(dir, 'base.safetensors'), new Map(names.map((n, i) => [n, t(base[i]!, [16, 16])])));
+    // 32 × 16 = 2 tiles of 2^8 under this SRS: each norm tensor is one proving unit of 2 tiles.
+    const base = names.map((_, i) => vals(32 * 16, i + 1));
+    await writeSafetensors(join(dir, 'base.safetensors'), new Map(names.map((n, i) => [n, t(base[i]!, [32, 16])])));
     const ft = base.map((v, k) => (k < 3 ? v.map((x, i) => x + 1e-5 * Math.cos(i + k)) : v));
-    await writeSafetensors(join(dir, 'ft.safetensors'), new Map(names.map((n, i) => [n, t(ft[i]!, [16, 16])])));
+    await writeSafetensors(join(dir, 'ft.safetensors'), new Map(names.map((n, i) => [n, t(ft[i]!, [32, 16])])));
     const over = ft.map((v, k) => (k === 1 ? v.map((x) => x + 0.01) : v));
-    await writeSafetensors(join(dir, 'over.safetensors'), new Map(names.map((n, i) => [n, t(over[i]!, [16, 16])])));
+    await writeSafetensors(join(dir, 'over.safetensors'), new Map(names.map((n, i) => [n, t(over[i]!, [32, 16])])));
     await writeFile(join(dir, 'policy.json'), JSON.stringify({ version: 1, default: { class: 'frozen' }, rules: [{ match: '*.up.weight', class: 'norm', maxL2: 0.001 }] }));
     env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: bin! }, extraArgs: ['--headless'] } });
   });
@@ -112,7 +114,9 @@ describe('pipeline workflows on a Temporal dev server', { skip }, () => {
     const { manifest, digest } = parseManifest(new TextDecoder().decode(await store.get(manifestKey)), manifestKey);
     const v = verifyCertificate(srs, cert, { baseManifestDigest: digest, baseTensors: manifestExpectations(manifest) });
     assert.ok(v.valid, v.valid ? '' : v.reason);
-    assert.equal(cert.blocks.length, result.blocks);
+    assert.equal(blockCount(cert.blocks), result.blocks);
+    assert.equal(result.blocks, 6);
+    assert.deepEqual(cert.blocks.map((r) => recordStatements(r).length), [2, 2, 2], 'each tensor is one unit of two tiles');
     const issued = events.filter((e) => e.event.id === result.certificateDigest);
     assert.equal(issued.length, 1);
     assert.equal(issued[0]!.event.type, 'dev.fti.certificate.issued.v1');
