@@ -28,14 +28,13 @@
  */
 import { openingAccumulator } from '../accumulator.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
-import { badInput } from '../errors.ts';
-import { Fr, type G1Point } from '../field.ts';
+import type { G1Point } from '../field.ts';
 import { combinedCommitmentTerms, powerCombine, type ProverContext } from '../pst.ts';
 import { blockVars, encodeDrift, unitTranscript, type BlockStatement } from '../statement.ts';
 import type { SumcheckProof } from '../sumcheck.ts';
 import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
 import type { BlockSummary } from './common.ts';
-import { entryBound, refuseOutOfBound, type BlockInput } from './norm.ts';
+import { entryBound, readRangeCommitments, readScalarList, refuseOutOfBound, writeRangeCommitments, writeScalarList, type BlockInput } from './norm.ts';
 import { commitRangeTiles, impliedCommitmentsMatch, openRangeBits, proveRangeTiles, rangeWeights, verifyRangeTiles, type RangeTilePart } from './range.ts';
 import type { PendingAccumulator } from '../accumulator.ts';
 
@@ -161,12 +160,8 @@ export function encodeNormUnitProof(p: NormUnitProof): Uint8Array {
   const w = new ByteWriter();
   w.u32(p.tiles.length);
   for (const tile of p.tiles) {
-    w.u32(tile.bitCommitments.length);
-    for (const c of tile.bitCommitments) w.g1(c);
-    w.u8(tile.squaredNorm === null ? 0 : 1);
-    if (tile.squaredNorm !== null) w.scalar(Fr.create(tile.squaredNorm));
-    w.u32(tile.bitEvals.length);
-    for (const e of tile.bitEvals) w.scalar(e);
+    writeRangeCommitments(w, tile);
+    writeScalarList(w, tile.bitEvals);
   }
   writeSumcheck(w, p.sumcheck);
   w.u32(p.quotients.length);
@@ -180,16 +175,8 @@ export function decodeNormUnitProof(bytes: Uint8Array, what = 'proof'): NormUnit
   const T = r.count('tiles.length', MAX_UNIT_BLOCKS);
   const tiles: RangeTilePart[] = [];
   for (let k = 0; k < T; k++) {
-    const ell = r.count(`tiles[${k}].bits.length`, 256);
-    const bitCommitments: G1Point[] = [];
-    for (let j = 0; j < ell; j++) bitCommitments.push(r.proofG1(`tiles[${k}].bits[${j}]`));
-    const hasS = r.u8(`tiles[${k}].squaredNorm.present`);
-    if (hasS > 1) badInput('BAD_VALUE', `${r.what}.tiles[${k}].squaredNorm.present`, `expected 0 or 1, got ${hasS}`);
-    const squaredNorm = hasS === 1 ? r.scalar(`tiles[${k}].squaredNorm`) : null;
-    const m = r.count(`tiles[${k}].bitEvals.length`, 256);
-    const bitEvals: bigint[] = [];
-    for (let j = 0; j < m; j++) bitEvals.push(r.scalar(`tiles[${k}].bitEvals[${j}]`));
-    tiles.push({ bitCommitments, squaredNorm, bitEvals });
+    const committed = readRangeCommitments(r, `tiles[${k}].`);
+    tiles.push({ ...committed, bitEvals: readScalarList(r, `tiles[${k}].bitEvals`, 256) });
   }
   const sumcheck = readSumcheck(r, 'sumcheck');
   const k = r.count('quotients.length', 64);

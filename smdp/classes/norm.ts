@@ -132,27 +132,48 @@ export function verifyNormBound(N: number, st: BlockStatement, proof: NormProof)
 }
 
 export function writeRangeProof(w: ByteWriter, p: RangeProof): void {
+  writeRangeCommitments(w, p);
+  writeSumcheck(w, p.sumcheck);
+  writeScalarList(w, p.bitEvals);
+}
+
+export function readRangeProof(r: ByteReader): RangeProof {
+  const { bitCommitments, squaredNorm } = readRangeCommitments(r, '');
+  const sumcheck = readSumcheck(r, 'sumcheck');
+  const bitEvals = readScalarList(r, 'bitEvals', 256);
+  return { bitCommitments, squaredNorm, sumcheck, bitEvals };
+}
+
+/** u32 ℓ ‖ ℓ × G1 (bit commitments) ‖ u8 S present ‖ [S]: a range proof's committed part. */
+export function writeRangeCommitments(w: ByteWriter, p: Pick<RangeProof, 'bitCommitments' | 'squaredNorm'>): void {
   w.u32(p.bitCommitments.length);
   for (const c of p.bitCommitments) w.g1(c);
   w.u8(p.squaredNorm === null ? 0 : 1);
   if (p.squaredNorm !== null) w.scalar(Fr.create(p.squaredNorm));
-  writeSumcheck(w, p.sumcheck);
-  w.u32(p.bitEvals.length);
-  for (const e of p.bitEvals) w.scalar(e);
 }
 
-export function readRangeProof(r: ByteReader): RangeProof {
-  const ell = r.count('bits.length', 256);
+/** The reader of `writeRangeCommitments`; `prefix` names the fields (e.g. `tiles[2].`). */
+export function readRangeCommitments(r: ByteReader, prefix: string): Pick<RangeProof, 'bitCommitments' | 'squaredNorm'> {
+  const ell = r.count(`${prefix}bits.length`, 256);
   const bitCommitments: G1Point[] = [];
-  for (let j = 0; j < ell; j++) bitCommitments.push(r.proofG1(`bits[${j}]`));
-  const hasS = r.u8('squaredNorm.present');
-  if (hasS > 1) badInput('BAD_VALUE', `${r.what}.squaredNorm.present`, `expected 0 or 1, got ${hasS}`);
-  const squaredNorm = hasS === 1 ? r.scalar('squaredNorm') : null;
-  const sumcheck = readSumcheck(r, 'sumcheck');
-  const m = r.count('bitEvals.length', 256);
-  const bitEvals: bigint[] = [];
-  for (let j = 0; j < m; j++) bitEvals.push(r.scalar(`bitEvals[${j}]`));
-  return { bitCommitments, squaredNorm, sumcheck, bitEvals };
+  for (let j = 0; j < ell; j++) bitCommitments.push(r.proofG1(`${prefix}bits[${j}]`));
+  const hasS = r.u8(`${prefix}squaredNorm.present`);
+  if (hasS > 1) badInput('BAD_VALUE', `${r.what}.${prefix}squaredNorm.present`, `expected 0 or 1, got ${hasS}`);
+  const squaredNorm = hasS === 1 ? r.scalar(`${prefix}squaredNorm`) : null;
+  return { bitCommitments, squaredNorm };
+}
+
+/** u32 count ‖ count × scalar. */
+export function writeScalarList(w: ByteWriter, xs: readonly bigint[]): void {
+  w.u32(xs.length);
+  for (const e of xs) w.scalar(e);
+}
+
+export function readScalarList(r: ByteReader, field: string, max: number): bigint[] {
+  const m = r.count(`${field}.length`, max);
+  const out: bigint[] = [];
+  for (let j = 0; j < m; j++) out.push(r.scalar(`${field}[${j}]`));
+  return out;
 }
 
 export function encodeNormProof(p: NormProof): Uint8Array {
