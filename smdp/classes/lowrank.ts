@@ -106,13 +106,13 @@ export function factorRankBits(rank: number): number {
   return 32 - Math.clz32(rank - 1);
 }
 
-type LowRankDrift = Extract<BlockStatement['drift'], { class: 'lowrank' }>;
+export type LowRankDrift = Extract<BlockStatement['drift'], { class: 'lowrank' }>;
 
 /**
  * Why a lowrank statement cannot be proven or verified in v1, or null. Shared by prover
  * (plain Error) and verifier (rejection) so the two never disagree on what is well formed.
  */
-function statementProblem(st: Pick<BlockStatement, 'tile' | 'fractionalBits'>, d: LowRankDrift): string | null {
+export function statementProblem(st: Pick<BlockStatement, 'tile' | 'fractionalBits'>, d: LowRankDrift): string | null {
   if (!Number.isInteger(d.rank) || d.rank < 1 || d.rank > MAX_LOWRANK_WIDTH) return `lowrank: rank must be in 1..2^20, got ${d.rank}`;
   if (d.factorBitsA + d.factorBitsB < st.fractionalBits) {
     return `lowrank: factor bits s_a + s_b = ${d.factorBitsA + d.factorBitsB} are below s = ${st.fractionalBits}; λ = 2^(s_a+s_b−s) must be an integer`;
@@ -123,12 +123,12 @@ function statementProblem(st: Pick<BlockStatement, 'tile' | 'fractionalBits'>, d
 }
 
 /** λ = 2^(s_a + s_b − s), the public scale between Δ (s fractional bits) and A·B (s_a + s_b). */
-function lowRankScale(st: Pick<BlockStatement, 'fractionalBits'>, d: LowRankDrift): bigint {
+export function lowRankScale(st: Pick<BlockStatement, 'fractionalBits'>, d: LowRankDrift): bigint {
   return 1n << BigInt(d.factorBitsA + d.factorBitsB - st.fractionalBits);
 }
 
 /** B_E: the per-entry bound of the residual (l2: any entry of a vector of norm² ≤ T is ≤ ⌊√T⌋). */
-function residualEntryBound(res: ResidualSpec): bigint {
+export function residualEntryBound(res: ResidualSpec): bigint {
   if (res.kind === 'linf') return res.maxAbs;
   if (res.kind === 'l2') return isqrt(res.maxSquaredNorm);
   return 0n;
@@ -141,7 +141,7 @@ function fitsSmall(xs: readonly bigint[]): boolean {
 }
 
 /** C(v) for exact integers: the small-scalar MSM when every entry fits ±2^52, else full scalars. */
-async function commitIntegers(ctx: ProverContext, xs: readonly bigint[]): Promise<G1Point> {
+export async function commitIntegers(ctx: ProverContext, xs: readonly bigint[]): Promise<G1Point> {
   return fitsSmall(xs) ? commitSmall(ctx, xs.map(Number)) : commitField(ctx, xs.map(fr));
 }
 
@@ -153,18 +153,16 @@ export async function commitFactorB(ctx: ProverContext, B: readonly bigint[], ka
 }
 
 /**
- * Prove a lowrank tile: λ·Δ_t = A_t·B + E_t with E_t within the residual policy. `delta` =
- * q(W_ft) − q(W_base) on the tile (2^μ exact integers). Refuses with DriftPolicyViolation
- * when B has a non-zero padding row ('lowrank.rank'), when the residual exceeds the policy
- * ('lowrank.residual'), or when an l2 bound is too large for exact arithmetic in Fr
- * ('lowrank.field'); throws a plain Error on malformed arguments.
+ * The residual E_t = λ·Δ_t − A_t·B of a lowrank tile (exact integers) and its entry bound B_E,
+ * after every refusal of `proveLowRank` (DriftPolicyViolation naming the block: a non-zero
+ * padding row of B, a residual over the policy, an l2 bound too large for Fr); a plain Error on
+ * malformed arguments. Shared by the one-tile prover and the unit prover.
  */
-export async function proveLowRank(
-  ctx: ProverContext,
+export function lowRankResidual(
   input: BlockInput,
   delta: readonly bigint[],
-  factors: LowRankFactors,
-): Promise<{ statement: BlockStatement; proof: LowRankProof }> {
+  factors: Pick<LowRankFactors, 'A' | 'B'>,
+): { E: bigint[]; BE: bigint; d: LowRankDrift; mu: number; muCols: number; kappa: number; K: number; rows: number; cols: number } {
   const d = input.drift;
   if (d.class !== 'lowrank') throw new Error(`proveLowRank: expected a lowrank statement, got ${d.class}`);
   const problem = statementProblem(input, d);
@@ -175,7 +173,7 @@ export async function proveLowRank(
   const K = 1 << kappa;
   const rows = 1 << muRows;
   const cols = 1 << muCols;
-  const { A, B, cB } = factors;
+  const { A, B } = factors;
   if (delta.length !== rows * cols) throw new Error(`proveLowRank: expected ${rows * cols} entries of Δ, got ${delta.length}`);
   if (A.length !== rows * K) throw new Error(`proveLowRank: expected A of ${rows} × ${K} = ${rows * K} entries, got ${A.length}`);
   if (B.length !== K * cols) throw new Error(`proveLowRank: expected B of ${K} × ${cols} = ${K * cols} entries, got ${B.length}`);
@@ -192,7 +190,7 @@ export async function proveLowRank(
     }
   }
   if (badRows.length > 0) {
-    throw new DriftPolicyViolation('lowrank.rank', `${d.rank + badRows.length} non-zero rows of B (padding rows ${badRows.join(', ')} ≥ rank are non-zero)`, `rank ${d.rank}`, `${where}: B carries more rows than the stated rank`);
+    throw new DriftPolicyViolation('lowrank.rank', `${d.rank + badRows.length} non-zero rows of B (padding rows ${badRows.join(', ')} ≥ rank are non-zero)`, `rank ${d.rank}`, `${where}: B carries more rows than the stated rank`, input.blockIndex);
   }
 
   // E_t = λ·Δ_t − A_t·B, exact integers (padding rows of B are zero: sum over l < rank).
@@ -222,19 +220,38 @@ export async function proveLowRank(
   }
   const res = d.residual;
   if (res.kind === 'none' && nonzero > 0) {
-    throw new DriftPolicyViolation('lowrank.residual', `${nonzero} non-zero residual entries, max |E| = ${maxAbs}`, '0 (residual none)', `${where}: λ·Δ − A·B ≠ 0, the update is not exactly the rank-${d.rank} product`);
+    throw new DriftPolicyViolation('lowrank.residual', `${nonzero} non-zero residual entries, max |E| = ${maxAbs}`, '0 (residual none)', `${where}: λ·Δ − A·B ≠ 0, the update is not exactly the rank-${d.rank} product`, input.blockIndex);
   }
   if (res.kind === 'linf' && maxAbs > res.maxAbs) {
-    throw new DriftPolicyViolation('lowrank.residual', `max |E| = ${maxAbs} at index ${maxAt}`, `${res.maxAbs}`, `${where}: a residual entry of λ·Δ − A·B is above the linf bound`);
+    throw new DriftPolicyViolation('lowrank.residual', `max |E| = ${maxAbs} at index ${maxAt}`, `${res.maxAbs}`, `${where}: a residual entry of λ·Δ − A·B is above the linf bound`, input.blockIndex);
   }
   if (res.kind === 'l2' && S > res.maxSquaredNorm) {
-    throw new DriftPolicyViolation('lowrank.residual', `Σ E² = ${S}`, `${res.maxSquaredNorm}`, `${where}: the residual λ·Δ − A·B exceeds the squared-norm budget`);
+    throw new DriftPolicyViolation('lowrank.residual', `Σ E² = ${S}`, `${res.maxSquaredNorm}`, `${where}: the residual λ·Δ − A·B exceeds the squared-norm budget`, input.blockIndex);
   }
   const BE = residualEntryBound(res);
   if (res.kind === 'l2' && !squareSumFits(mu, BE)) {
-    throw new DriftPolicyViolation('lowrank.field', `n·B_E² with n = 2^${mu}, B_E = ${BE}`, 'r', 'the residual bound is too large for exact arithmetic in Fr; use smaller blocks');
+    throw new DriftPolicyViolation('lowrank.field', `n·B_E² with n = 2^${mu}, B_E = ${BE}`, 'r', 'the residual bound is too large for exact arithmetic in Fr; use smaller blocks', input.blockIndex);
   }
 
+  return { E, BE, d, mu, muCols, kappa, K, rows, cols };
+}
+
+/**
+ * Prove a lowrank tile: λ·Δ_t = A_t·B + E_t with E_t within the residual policy. `delta` =
+ * q(W_ft) − q(W_base) on the tile (2^μ exact integers). Refuses with DriftPolicyViolation
+ * when B has a non-zero padding row ('lowrank.rank'), when the residual exceeds the policy
+ * ('lowrank.residual'), or when an l2 bound is too large for exact arithmetic in Fr
+ * ('lowrank.field'); throws a plain Error on malformed arguments.
+ */
+export async function proveLowRank(
+  ctx: ProverContext,
+  input: BlockInput,
+  delta: readonly bigint[],
+  factors: LowRankFactors,
+): Promise<{ statement: BlockStatement; proof: LowRankProof }> {
+  const { E, BE, d, mu, muCols, kappa, K, rows, cols } = lowRankResidual(input, delta, factors);
+  const { A, B, cB } = factors;
+  const res = d.residual;
   const cDelta = await commitIntegers(ctx, delta);
   const statement: BlockStatement = { ...input, cFt: input.cBase.add(cDelta) };
   const cA = await commitIntegers(ctx, A);
@@ -260,26 +277,8 @@ export async function proveLowRank(
   const Af = A.map(fr);
   const Bf = B.map(fr);
   const deltaF = delta.map(fr);
-  // a_l = Ã_t(l, ρx) = Σ_row eq(row, ρx)·A[row, l];  b_l = B̃(ρy, l) = Σ_col eq(col, ρy)·B[l, col].
-  const eqX = eqTable(rhoX);
-  const eqY = eqTable(rhoY);
-  const a = new Array<bigint>(K).fill(0n);
-  for (let row = 0; row < rows; row++) {
-    const e = eqX[row]!;
-    for (let l = 0; l < K; l++) {
-      const x = Af[row * K + l]!;
-      if (x !== 0n) a[l] = Fr.add(a[l]!, Fr.mul(e, x));
-    }
-  }
-  const b = new Array<bigint>(K).fill(0n);
-  for (let l = 0; l < K; l++) {
-    let acc = 0n;
-    for (let c = 0; c < cols; c++) {
-      const x = Bf[l * cols + c]!;
-      if (x !== 0n) acc = Fr.add(acc, Fr.mul(eqY[c]!, x));
-    }
-    b[l] = acc;
-  }
+  const a = factorRowEvals(Af, rows, K, rhoX);
+  const b = factorColEvals(Bf, K, cols, rhoY);
   const deltaAtPoint = evaluateMle(deltaF, rho);
   t.absorbScalars('lowrank.a', a);
   t.absorbScalars('lowrank.b', b);
@@ -296,12 +295,41 @@ export async function proveLowRank(
   };
 }
 
-function isScalar(x: bigint): boolean {
+/** a_l = Ã_t(l, ρx) = Σ_row eq(row, ρx)·A[row, l], for A row-major rows × K (field elements). */
+export function factorRowEvals(Af: readonly bigint[], rows: number, K: number, rhoX: readonly bigint[]): bigint[] {
+  const eqX = eqTable(rhoX);
+  const a = new Array<bigint>(K).fill(0n);
+  for (let row = 0; row < rows; row++) {
+    const e = eqX[row]!;
+    for (let l = 0; l < K; l++) {
+      const x = Af[row * K + l]!;
+      if (x !== 0n) a[l] = Fr.add(a[l]!, Fr.mul(e, x));
+    }
+  }
+  return a;
+}
+
+/** b_l = B̃(ρy, l) = Σ_col eq(col, ρy)·B[l, col], for B row-major K × cols (field elements). */
+export function factorColEvals(Bf: readonly bigint[], K: number, cols: number, rhoY: readonly bigint[]): bigint[] {
+  const eqY = eqTable(rhoY);
+  const b = new Array<bigint>(K).fill(0n);
+  for (let l = 0; l < K; l++) {
+    let acc = 0n;
+    for (let c = 0; c < cols; c++) {
+      const x = Bf[l * cols + c]!;
+      if (x !== 0n) acc = Fr.add(acc, Fr.mul(eqY[c]!, x));
+    }
+    b[l] = acc;
+  }
+  return b;
+}
+
+export function isScalar(x: bigint): boolean {
   return x >= 0n && x < R;
 }
 
 /** Σ_l eq(ρl, l)·v_l: the MLE of v at ρl. */
-function foldAt(v: readonly bigint[], rhoL: readonly bigint[]): bigint {
+export function foldAt(v: readonly bigint[], rhoL: readonly bigint[]): bigint {
   const eq = eqTable(rhoL);
   let acc = 0n;
   v.forEach((x, l) => (acc = Fr.add(acc, Fr.mul(eq[l]!, x))));
