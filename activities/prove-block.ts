@@ -7,6 +7,7 @@
 import type { BlockRecord, ProofRecord } from '../smdp/aggregate.ts';
 import { encodeBlockProof } from '../smdp/blocks.ts';
 import { encodeNormUnitProof, proveNormUnit, unitShapeProblem } from '../smdp/classes/norm-unit.ts';
+import { encodeLowRankUnitProof, proveLowRankUnit } from '../smdp/classes/lowrank-unit.ts';
 import { proveLowRank } from '../smdp/classes/lowrank.ts';
 import { proveNormBound, type BlockInput } from '../smdp/classes/norm.ts';
 import { proveSparseHidden, proveSparseRevealed } from '../smdp/classes/sparse.ts';
@@ -91,13 +92,26 @@ export async function proveBlock(ctx: ProverContext, work: TileWork): Promise<Bl
 
 /**
  * Prove one proving unit: a single tile (`proveBlock`), or several norm/linf tiles of one
- * tensor with one lockstep proof (classes/norm-unit.ts) — the record a certificate holds
- * either way. Refuses like `proveBlock` (DriftPolicyViolation naming the tile).
+ * tensor with one lockstep proof (classes/norm-unit.ts), or several lowrank tiles
+ * (classes/lowrank-unit.ts) — the record a certificate holds either way. Refuses like `proveBlock` (DriftPolicyViolation naming the tile).
  */
 export async function proveUnit(ctx: ProverContext, works: readonly TileWork[]): Promise<ProofRecord> {
   if (works.length === 1) return proveBlock(ctx, works[0]!);
   const problem = unitShapeProblem(works.map((w) => w.input));
   if (problem !== null) throw new Error(`proveUnit: ${problem}`);
+  if (works[0]!.input.drift.class === 'lowrank') {
+    const factors = works.map((w) => {
+      if (!w.lowrank) throw new Error(`proveUnit: low-rank tile ${w.input.blockIndex} of ${w.input.tensor} has no factors`);
+      return w.lowrank;
+    });
+    const r = await proveLowRankUnit(
+      ctx,
+      works.map((w) => w.input),
+      works.map((w) => deltaBigints(w)),
+      factors,
+    );
+    return { statements: r.statements, proofBytes: encodeLowRankUnitProof(r.proof) };
+  }
   const r = await proveNormUnit(
     ctx,
     works.map((w) => w.input),
@@ -107,9 +121,10 @@ export async function proveUnit(ctx: ProverContext, works: readonly TileWork[]):
 }
 
 /**
- * Group a tensor's tile works (in tile order) into proving units: consecutive norm/linf tiles
- * of one block size, at most `maxBlocks` per unit, split evenly; every other class one tile
- * per unit. `maxBlocks` = 1 proves every tile on its own.
+ * Group a tensor's tile works (in tile order) into proving units: consecutive norm, linf or
+ * lowrank tiles that may share a unit (`unitShapeProblem`: one tensor, drift spec and tile
+ * size), at most `maxBlocks` per unit, split evenly; every other class one tile per unit.
+ * `maxBlocks` = 1 proves every tile on its own.
  */
 export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileWork[][] {
   if (!Number.isSafeInteger(maxBlocks) || maxBlocks < 1) throw new Error(`groupUnits: expected a unit size ≥ 1, got ${maxBlocks}`);
@@ -125,10 +140,9 @@ export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileW
   };
   for (const w of works) {
     const c = w.input.drift.class;
-    const unitable = (c === 'norm' || c === 'linf') && maxBlocks > 1;
+    const unitable = (c === 'norm' || c === 'linf' || c === 'lowrank') && maxBlocks > 1;
     const prev = run[run.length - 1];
-    const mu = w.input.tile.muRows + w.input.tile.muCols;
-    if (prev !== undefined && (!unitable || prev.input.tile.muRows + prev.input.tile.muCols !== mu || prev.input.tensor !== w.input.tensor)) flush();
+    if (prev !== undefined && (!unitable || unitShapeProblem([prev.input, w.input]) !== null)) flush();
     if (unitable) run.push(w);
     else out.push([w]);
   }

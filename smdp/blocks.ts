@@ -29,6 +29,7 @@ import { verifyFree } from './classes/free.ts';
 import { decodeLowRankProof, encodeLowRankProof, verifyLowRank, type LowRankProof } from './classes/lowrank.ts';
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from './classes/norm.ts';
 import { decodeNormUnitProof, verifyNormUnit, type UnitCheck } from './classes/norm-unit.ts';
+import { decodeLowRankUnitProof, verifyLowRankUnit } from './classes/lowrank-unit.ts';
 import type { ProofRecord } from './aggregate.ts';
 import {
   decodeSparseHiddenProof,
@@ -160,8 +161,8 @@ export function verifyBlockProof(srs: Srs, st: BlockStatement, proofBytes: Uint8
 /**
  * Decode and check one certificate record (non-pairing part): a block (`verifyBlockProof`) or
  * a proving unit. A unit's proof protocol is decided by its statements alone (every statement
- * must name the SRS verified under; norm and linf units take classes/norm-unit.ts, no other
- * class has unit proofs). Malformed bytes are a rejection of the record, as for blocks.
+ * must name the SRS verified under; norm and linf units take classes/norm-unit.ts, lowrank
+ * units classes/lowrank-unit.ts; no other class has unit proofs). Malformed bytes are a rejection of the record, as for blocks.
  */
 export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): UnitCheck {
   if ('statement' in record) {
@@ -172,16 +173,22 @@ export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): 
     if (st.srsId !== srs.id) return { valid: false, reason: `block ${st.blockIndex} of the unit names SRS ${st.srsId}, verifying under SRS ${srs.id}` };
   }
   const kind = record.statements[0] === undefined ? null : blockProofKind(record.statements[0].drift);
-  if (kind !== 'norm' && kind !== 'linf') return { valid: false, reason: `a proving unit of class ${kind ?? '(no blocks)'}: only norm and linf blocks have unit proofs` };
-  let proof;
+  if (kind !== 'norm' && kind !== 'linf' && kind !== 'lowrank') return { valid: false, reason: `a proving unit of class ${kind ?? '(no blocks)'}: only norm, linf and lowrank blocks have unit proofs` };
+  let check: () => UnitCheck;
   try {
-    proof = decodeNormUnitProof(record.proofBytes, what);
+    if (kind === 'lowrank') {
+      const proof = decodeLowRankUnitProof(record.proofBytes, what);
+      check = () => verifyLowRankUnit(srs.N, record.statements, proof);
+    } else {
+      const proof = decodeNormUnitProof(record.proofBytes, what);
+      check = () => verifyNormUnit(srs.N, record.statements, proof);
+    }
   } catch (e) {
     if (e instanceof SmdpError) return { valid: false, reason: `${kind} unit proof does not decode: ${e.code} at ${e.message}` };
     throw e;
   }
   try {
-    return verifyNormUnit(srs.N, record.statements, proof);
+    return check();
   } catch (e) {
     if (e instanceof SmdpError) return { valid: false, reason: `${kind} unit proof: ${e.code} at ${e.message}` };
     throw e;
@@ -191,5 +198,6 @@ export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): 
 /** Decode a record's proof and discard it (the scan of `withPrefetchedG1`); throws as decode does. */
 export function scanRecordProof(record: ProofRecord): void {
   if ('statement' in record) scanBlockProof(record.statement, record.proofBytes);
+  else if (record.statements[0]?.drift.class === 'lowrank') decodeLowRankUnitProof(record.proofBytes, 'proof');
   else decodeNormUnitProof(record.proofBytes, 'proof');
 }

@@ -192,10 +192,19 @@ describe('certification engine (in-memory model)', () => {
     assert.deepEqual(kinds, ['tensors.added:extra.weight', 'tensors.removed:layers.0.gate', 'tensors.reshaped:head.weight']);
   });
 
-  it('proves a many-tile norm tensor in units (default, or of a chosen size); every split gives a certificate the verifier accepts', async () => {
-    // 32 × 16 = 512 weights: 8 tiles of 2^6 under this SRS.
-    const b = new Map([['big.mlp.up.weight', tensor([32, 16], () => rand())]]);
-    const f = new Map([...b].map(([k, v]) => [k, { shape: v.shape, values: v.values.map((x, i) => Math.fround(x + 0.001 * Math.cos(i))) }]));
+  it('proves many-tile norm and low-rank tensors in units (default, or of a chosen size); every split gives a certificate the verifier accepts', async () => {
+    // 32 × 16 = 512 weights: 8 tiles of 2^6 under this SRS — a norm tensor and a low-rank one
+    // (a rank-2 update, factors from the SVD of Δ).
+    const b = new Map([
+      ['big.mlp.up.weight', tensor([32, 16], () => rand())],
+      ['layers.1.attn.q_proj.weight', tensor([32, 16], () => rand())],
+    ]);
+    const update = (name: string, x: number, i: number): number => {
+      if (name === 'big.mlp.up.weight') return x + 0.001 * Math.cos(i);
+      const [r, c] = [i >> 4, i & 15];
+      return x + 0.01 * Math.sin(r + 1) * Math.cos(c) + 0.005 * Math.cos(3 * r) * Math.sin(c + 2);
+    };
+    const f = new Map([...b].map(([k, v]) => [k, { shape: v.shape, values: v.values.map((x, i) => Math.fround(update(k, x, i))) }]));
     const m = await commitBase(ctx, reader('base', b), 24);
     const records: number[][] = [];
     for (const unitBlocks of [undefined, 3, 1]) {
@@ -203,12 +212,18 @@ describe('certification engine (in-memory model)', () => {
       assert.equal(out.verdict, 'accepted', out.verdict === 'rejected' ? JSON.stringify(out.violations) : '');
       if (out.verdict !== 'accepted') return;
       assert.equal(out.tensors.find((t) => t.name === 'big.mlp.up.weight')?.blocks, 8);
+      assert.equal(out.tensors.find((t) => t.name === 'layers.1.attn.q_proj.weight')?.blocks, 8);
       const { json, blob } = encodeCertificate(out.certificate);
       const back = decodeCertificate(json, blob);
       const v = verifyCertificate(srs, back, { baseManifestDigest: m.digest, baseTensors: manifestExpectations(m.manifest) });
       assert.equal(v.valid, true, v.valid ? '' : v.reason);
       records.push(back.blocks.map((r) => recordStatements(r).length));
     }
-    assert.deepEqual(records, [[8], [2, 3, 3], [1, 1, 1, 1, 1, 1, 1, 1]]);
+    const ones = [1, 1, 1, 1, 1, 1, 1, 1];
+    assert.deepEqual(records, [
+      [8, 8],
+      [2, 3, 3, 2, 3, 3],
+      [...ones, ...ones],
+    ]);
   });
 });

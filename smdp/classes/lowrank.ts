@@ -435,12 +435,12 @@ export function verifyLowRank(N: number, st: BlockStatement, proof: LowRankProof
   };
 }
 
-function writeG1s(w: ByteWriter, ps: readonly G1Point[]): void {
+export function writeG1s(w: ByteWriter, ps: readonly G1Point[]): void {
   w.u32(ps.length);
   for (const p of ps) w.g1(p);
 }
 
-function readG1s(r: ByteReader, field: string, max: number): G1Point[] {
+export function readG1s(r: ByteReader, field: string, max: number): G1Point[] {
   const n = r.count(`${field}.length`, max);
   const out: G1Point[] = [];
   for (let i = 0; i < n; i++) out.push(r.proofG1(`${field}[${i}]`));

@@ -61,18 +61,25 @@ function driftKey(d: BlockStatement['drift']): string {
   return Buffer.from(w.finish()).toString('hex');
 }
 
-/** Why these statements cannot form one norm/linf unit, or null. */
+/**
+ * Why these statements cannot form one proving unit, or null: 2..MAX_UNIT_BLOCKS blocks of one
+ * tensor with one drift spec of a class that has unit proofs (norm, linf, lowrank) and one
+ * block size — for lowrank one tile geometry 2^μt × 2^μy (B and the point ρ = (ρy, ρx) are
+ * shared by the unit's tiles).
+ */
 export function unitShapeProblem(sts: readonly Pick<BlockStatement, 'tensor' | 'drift' | 'tile'>[]): string | null {
   const first = sts[0];
   if (first === undefined || sts.length < 2) return `a unit has 2..${MAX_UNIT_BLOCKS} blocks, got ${sts.length}`;
   if (sts.length > MAX_UNIT_BLOCKS) return `a unit has at most ${MAX_UNIT_BLOCKS} blocks, got ${sts.length}`;
-  if (first.drift.class !== 'norm' && first.drift.class !== 'linf') return `class ${first.drift.class} has no unit proof`;
+  const cls = first.drift.class;
+  if (cls !== 'norm' && cls !== 'linf' && cls !== 'lowrank') return `class ${cls} has no unit proof`;
   const key = driftKey(first.drift);
   const mu = blockVars(first);
   for (const [k, st] of sts.entries()) {
     if (st.tensor !== first.tensor) return `unit block ${k} is of tensor ${JSON.stringify(st.tensor)}, block 0 of ${JSON.stringify(first.tensor)}`;
     if (driftKey(st.drift) !== key) return `unit block ${k}: drift spec differs from unit block 0's`;
     if (blockVars(st) !== mu) return `unit block ${k} has 2^${blockVars(st)} entries, unit block 0 has 2^${mu}`;
+    if (cls === 'lowrank' && st.tile.muRows !== first.tile.muRows) return `unit block ${k} has 2^${st.tile.muRows} rows, unit block 0 has 2^${first.tile.muRows}`;
   }
   return null;
 }
@@ -83,7 +90,7 @@ export function unitShapeProblem(sts: readonly Pick<BlockStatement, 'tensor' | '
  * outside its class (the same checks as `proveNormBound`).
  */
 export async function proveNormUnit(ctx: ProverContext, inputs: readonly BlockInput[], deltas: readonly (readonly bigint[])[]): Promise<{ statements: BlockStatement[]; proof: NormUnitProof }> {
-  const shape = unitShapeProblem(inputs);
+  const shape = unitShapeProblem(inputs) ?? (inputs[0]!.drift.class === 'lowrank' ? 'a lowrank unit takes proveLowRankUnit' : null);
   if (shape !== null) throw new Error(`proveNormUnit: ${shape}`);
   if (deltas.length !== inputs.length) throw new Error(`proveNormUnit: ${deltas.length} Δ vectors for ${inputs.length} blocks`);
   const first = inputs[0]!;
@@ -114,7 +121,7 @@ export async function proveNormUnit(ctx: ProverContext, inputs: readonly BlockIn
  */
 export function verifyNormUnit(N: number, statements: readonly BlockStatement[], proof: NormUnitProof): UnitCheck {
   const rejected = (reason: string): UnitCheck => ({ valid: false, reason });
-  const shape = unitShapeProblem(statements);
+  const shape = unitShapeProblem(statements) ?? (statements[0]!.drift.class === 'lowrank' ? 'statement class is lowrank' : null);
   if (shape !== null) return rejected(`norm unit: ${shape}`);
   if (proof.tiles.length !== statements.length) return rejected(`norm unit: ${statements.length} statements, ${proof.tiles.length} block proofs`);
   const first = statements[0]!;
