@@ -59,6 +59,7 @@ import { evaluateMle } from '../smdp/mle.ts';
 import { jsMsmBackend } from '../smdp/msm.ts';
 import { commitField, commitSmall, openAt, verifyOpening, type ProverContext } from '../smdp/pst.ts';
 import { decodeNormUnitProof, encodeNormUnitProof, proveNormUnit, verifyNormUnit, type NormUnitProof } from '../smdp/classes/norm-unit.ts';
+import { decodeLowRankUnitProof, encodeLowRankUnitProof, proveLowRankUnit, verifyLowRankUnit, type LowRankUnitProof } from '../smdp/classes/lowrank-unit.ts';
 import { devTau, srsFromTau } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { encodeStatement, readStatement, type BlockStatement, type DriftSpec } from '../smdp/statement.ts';
@@ -80,6 +81,7 @@ export const VECTOR_FUNCTIONS = [
   'verify_sparse_hidden',
   'verify_lowrank',
   'verify_norm_unit',
+  'verify_lowrank_unit',
 ] as const;
 export type VectorFunction = (typeof VECTOR_FUNCTIONS)[number];
 
@@ -229,6 +231,15 @@ async function runVectorUnchecked(fn: VectorFunction, input: Readonly<Record<str
       return blockVector(input, 'sparse-hidden');
     case 'verify_lowrank':
       return blockVector(input, 'lowrank');
+    case 'verify_lowrank_unit': {
+      const srs = srsForTau(strs(input, 'tau'));
+      const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
+      const proof = decodeLowRankUnitProof(unhex(str(input, 'proof')));
+      if (sts.some((st) => st.srsId !== srs.id)) return false;
+      const check = verifyLowRankUnit(srs.N, sts, proof);
+      if (!check.valid) return false;
+      return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
+    }
     case 'verify_norm_unit': {
       // A proving unit: statements (hex each), one unit proof; every statement must name this
       // SRS; verifyNormUnit, then the unit's pairing check.
@@ -833,7 +844,90 @@ export async function generateAll(): Promise<GeneratedCase[]> {
     ...(await genSparseHidden()),
     ...(await genLowRank()),
     ...(await genNormUnit()),
+    ...(await genLowRankUnit()),
   ];
+}
+
+/** Lowrank proving units (classes/lowrank-unit.ts): tiles of one tensor sharing B, and forgeries. */
+async function genLowRankUnit(): Promise<GeneratedCase[]> {
+  const rng = new SeededRng('verify_lowrank_unit');
+  const fn: VectorFunction = 'verify_lowrank_unit';
+  const muRows = 1;
+  const muCols = 2;
+  const rows = 1 << muRows;
+  const cols = 1 << muCols;
+  const build = async (rank: number, residual: Extract<DriftSpec, { class: 'lowrank' }>['residual'], T: number, E: (t: number) => readonly number[] | null, tensor = 'layers.4.lora.weight'): Promise<{ statements: BlockStatement[]; proof: LowRankUnitProof }> => {
+    const kappa = factorRankBits(rank);
+    const K = 1 << kappa;
+    const B = Array.from({ length: K * cols }, (_, i) => (Math.floor(i / cols) < rank ? BigInt(rng.int(-30, 30)) : 0n));
+    const cB = await commitFactorB(CTX, B, kappa, muCols);
+    const inputs: BlockInput[] = [];
+    const deltas: bigint[][] = [];
+    const factors: { A: bigint[]; B: bigint[]; cB: G1Point }[] = [];
+    for (let t = 0; t < T; t++) {
+      const A = Array.from({ length: rows * K }, (_, i) => (i % K < rank ? BigInt(rng.int(-30, 30)) : 0n));
+      const delta = new Array<bigint>(rows * cols).fill(0n);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          let ab = 0n;
+          for (let l = 0; l < K; l++) ab += A[r * K + l]! * B[l * cols + c]!;
+          delta[r * cols + c] = ab + BigInt(E(t)?.[r * cols + c] ?? 0);
+        }
+      }
+      const cBase = await baseCommitment(rng, rows * cols);
+      inputs.push({ ...blockInput('job-vectors-5', tensor, t, muRows, muCols, { class: 'lowrank', rank, factorBitsA: 4, factorBitsB: 4, residual }, cBase, 8), tensorShape: [rows * T, cols] });
+      deltas.push(delta);
+      factors.push({ A, B, cB });
+    }
+    return proveLowRankUnit(CTX, inputs, deltas, factors);
+  };
+  const cases: [string, VectorFile][] = [];
+  const add = (name: string, sts: readonly BlockStatement[], proof: LowRankUnitProof, output: boolean | null): void => {
+    cases.push([name, unitFile(sts.map(encodeStatement), encodeLowRankUnitProof(proof), output)]);
+  };
+  const main = await build(2, { kind: 'none' }, 3, () => null);
+  const withLinf = await build(3, { kind: 'linf', maxAbs: 3n }, 2, () => rng.ints(rows * cols, -3, 3));
+  const withL2 = await build(1, { kind: 'l2', maxSquaredNorm: 40n }, 2, (t) => (t === 0 ? [2, -3, 0, 0, 1, 0, 0, 1] : [0, 0, 4, 0, 0, 0, -1, 0]));
+  const other = await build(2, { kind: 'none' }, 3, () => null, 'layers.5.lora.weight');
+  add('correct_rank2_exact_three_tiles', main.statements, main.proof, true);
+  add('correct_rank3_padded_linf_residual', withLinf.statements, withLinf.proof, true);
+  add('correct_rank1_l2_residual', withL2.statements, withL2.proof, true);
+
+  const { statements: sts, proof: p } = main;
+  const bump = (xs: readonly bigint[], i: number): bigint[] => xs.map((x, j) => (j === i ? Fr.add(x, 1n) : x));
+  add('incorrect_a_of_one_tile', sts, { ...p, a: p.a.map((at, t) => (t === 1 ? bump(at, 0) : at)) }, false);
+  add('incorrect_b', sts, { ...p, b: bump(p.b, 1) }, false);
+  add('incorrect_delta_at_point', sts, { ...p, deltaAtPoint: bump(p.deltaAtPoint, 2) }, false);
+  add('incorrect_a_and_b_scaled', sts, { ...p, a: p.a.map((at) => at.map((x) => Fr.mul(x, 2n))), b: p.b.map((x) => Fr.mul(x, Fr.inv(2n))) }, false);
+  add('incorrect_cA_swapped', sts, { ...p, cA: [p.cA[1]!, p.cA[0]!, p.cA[2]!] }, false);
+  add('incorrect_factor_commitment_of_other_tensor', sts, { ...p, cB: other.proof.cB }, false);
+  add('incorrect_quotient_delta', sts, { ...p, quotientsDelta: [p.quotientsDelta[0]!.add(G1.BASE), ...p.quotientsDelta.slice(1)] }, false);
+  add('incorrect_quotient_a', sts, { ...p, quotientsA: [p.quotientsA[0]!.add(G1.BASE), ...p.quotientsA.slice(1)] }, false);
+  add('incorrect_quotient_b', sts, { ...p, quotientsB: [...p.quotientsB.slice(0, -1), p.quotientsB.at(-1)!.add(G1.BASE)] }, false);
+  add('incorrect_statements_reordered', [sts[2]!, sts[1]!, sts[0]!], p, false);
+  add('incorrect_statement_c_ft_changed', sts.map((st, t) => (t === 1 ? { ...st, cFt: st.cFt.add(G1.BASE) } : st)), p, false);
+  add('incorrect_statement_other_job', sts.map((st) => ({ ...st, job: `${st.job}-other` })), p, false);
+  add('incorrect_statements_of_other_tensor', other.statements, p, false);
+  const lp = withLinf.proof;
+  add('incorrect_padding_row_nonzero', withLinf.statements, { ...lp, b: lp.b.map((x, l) => (l === 3 ? 1n : x)) }, false);
+  const lr = lp.residual!;
+  add('incorrect_residual_bit_eval', withLinf.statements, { ...lp, residual: { ...lr, tiles: lr.tiles.map((tp, t) => (t === 1 ? { ...tp, bitEvals: bump(tp.bitEvals, 0) } : tp)) } }, false);
+  add('incorrect_residual_missing', withLinf.statements, { ...lp, residual: null }, false);
+  const l2r = withL2.proof.residual!;
+  add('incorrect_residual_norm_under_reported', withL2.statements, { ...withL2.proof, residual: { ...l2r, tiles: l2r.tiles.map((tp, t) => (t === 0 ? { ...tp, squaredNorm: (tp.squaredNorm ?? 0n) - 1n } : tp)) } }, false);
+  const bytes = encodeLowRankUnitProof(p);
+  const enc = sts.map(encodeStatement);
+  cases.push(['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)]);
+  cases.push(['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)]);
+  cases.push(['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)]);
+  cases.push(['malformed_factor_commitment_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.cB), G1_NOT_IN_SUBGROUP), null)]);
+  cases.push(['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotientsA[0]!), G1_NOT_IN_SUBGROUP), false)]);
+  cases.push(['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(p.cA[1]!), G1_NOT_ON_CURVE), null)]);
+  cases.push(['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(p.b[0]!), bigintToBytes(R, 32)), null)]);
+  const flag = bytes.slice();
+  flag[48 + 4 + 48 * p.cA.length] = 2; // residual.present
+  cases.push(['malformed_proof_flag_byte', unitFile(enc, flag, null)]);
+  return cases.map(([name, file]) => ({ fn, name, file }));
 }
 
 function unitFile(statements: readonly Uint8Array[], proof: Uint8Array, output: boolean | null): VectorFile {

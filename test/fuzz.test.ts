@@ -5,11 +5,11 @@
  * Contract under test:
  * - every decoder (decodeScalar, decodeG1, decodeG2, parseSrs, readStatement via ByteReader,
  *   readSumcheck, decodeNormProof, decodeSparseRevealedProof, decodeSparseHiddenProof,
- *   decodeLowRankProof, decodeNormUnitProof, decodeCertificateBlob, decodeCertificate) either returns a value or
+ *   decodeLowRankProof, decodeNormUnitProof, decodeLowRankUnitProof, decodeCertificateBlob, decodeCertificate) either returns a value or
  *   throws `SmdpError` whose `code` is one of the documented codes — never another
  *   exception, never a hang;
  * - every verify entry (verifyNormBound, verifySparseRevealed, verifySparseHidden,
- *   verifyLowRank, verifyNormUnit, verifyBlockProof, verifyRecordProof, verifySumcheck, verifyCertificate) given
+ *   verifyLowRank, verifyNormUnit, verifyLowRankUnit, verifyBlockProof, verifyRecordProof, verifySumcheck, verifyCertificate) given
  *   mutated-but-decodable input returns a rejection, or a pending accumulator whose pairing
  *   check fails — a mutation never yields an accepted proof (canonical encodings: different
  *   bytes are a different proof). Certificates are also mutated and then re-sealed (digest
@@ -35,7 +35,8 @@ import { ByteReader, ByteWriter } from '../smdp/bytes.ts';
 import type { BlockCheck } from '../smdp/classes/common.ts';
 import { decodeLowRankProof, encodeLowRankProof, verifyLowRank } from '../smdp/classes/lowrank.ts';
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from '../smdp/classes/norm.ts';
-import { decodeNormUnitProof, encodeNormUnitProof, verifyNormUnit, type NormUnitProof } from '../smdp/classes/norm-unit.ts';
+import { decodeNormUnitProof, encodeNormUnitProof, verifyNormUnit, type UnitCheck } from '../smdp/classes/norm-unit.ts';
+import { decodeLowRankUnitProof, encodeLowRankUnitProof, verifyLowRankUnit } from '../smdp/classes/lowrank-unit.ts';
 import {
   decodeSparseHiddenProof,
   decodeSparseRevealedProof,
@@ -644,9 +645,10 @@ function uncheckedWithoutExpectations(path: readonly (string | number)[]): boole
   return top === 'baseManifestDigest' || top === 'policyDigest' || top === 'fineTunedFiles' || (top === 'tensors' && path[1] === 1);
 }
 
-describe('fuzz: proving units (decodeNormUnitProof, verifyNormUnit, verifyRecordProof)', { timeout: 60_000 }, () => {
-  it('random and mutated unit proofs never crash and are never accepted; structured edits neither', (t) => {
-    const dir = join(VECTORS_DIR, 'verify_norm_unit');
+describe('fuzz: proving units (decodeNormUnitProof, decodeLowRankUnitProof, their verifiers, verifyRecordProof)', { timeout: 60_000 }, () => {
+  /** Mutated and structurally edited unit proofs from the accepted vectors of `fn`. */
+  function fuzzUnits<P>(fn: 'verify_norm_unit' | 'verify_lowrank_unit', seed: number, decode: (b: Uint8Array) => P, encode: (p: P) => Uint8Array, verify: (N: number, sts: readonly BlockStatement[], p: P) => UnitCheck): string {
+    const dir = join(VECTORS_DIR, fn);
     const corpus = readdirSync(dir)
       .filter((n) => n.startsWith('correct_'))
       .sort()
@@ -654,43 +656,58 @@ describe('fuzz: proving units (decodeNormUnitProof, verifyNormUnit, verifyRecord
         const { input } = JSON.parse(readFileSync(join(dir, n, 'data.json'), 'utf8')) as { input: { tau: string[]; statements: string[]; proof: string } };
         return { srs: srsForTau(input.tau), statements: input.statements.map((h) => decodeStatementBytes(unhex(h))), proof: unhex(input.proof) };
       });
-    assert.ok(corpus.length > 0, 'no accepted unit vectors: run npm run vectors');
-    const rng = new Rng(SEED + 31);
+    assert.ok(corpus.length > 0, `no accepted ${fn} vectors: run npm run vectors`);
+    const rng = new Rng(seed);
     let decoded = 0;
     let edited = 0;
     for (let i = 0; i < 200; i++) {
       const s = rng.pick(corpus);
       const input = i % 10 === 0 ? rng.bytes(rng.int(0, 400)) : mutate(rng, s.proof);
       const viaRecord = verifyRecordProof(s.srs, { statements: s.statements, proofBytes: input }, 'unit');
-      const proof = decodeOrBadInput('verify_norm_unit', input, () => decodeNormUnitProof(input));
+      const proof = decodeOrBadInput(fn, input, () => decode(input));
       if (proof === undefined) {
-        assert.equal(viaRecord.valid, false, 'verifyRecordProof accepted undecodable unit bytes');
+        assert.equal(viaRecord.valid, false, `${fn}: verifyRecordProof accepted undecodable unit bytes`);
         continue;
       }
       if (equalBytes(input, s.proof)) continue;
       decoded++;
-      const check = verifyNormUnit(s.srs.N, s.statements, proof);
-      assert.equal(viaRecord.valid, check.valid, 'verifyRecordProof disagrees with verifyNormUnit');
-      if (check.valid) assert.ok(check.accumulator === null || !pairingCheck(s.srs, check.accumulator.evaluate()), `mutated unit proof accepted: ${bytesToHex(input).slice(0, 300)}`);
+      const check = verify(s.srs.N, s.statements, proof);
+      assert.equal(viaRecord.valid, check.valid, `${fn}: verifyRecordProof disagrees with the unit verifier`);
+      if (check.valid) assert.ok(check.accumulator === null || !pairingCheck(s.srs, check.accumulator.evaluate()), `${fn}: mutated unit proof accepted: ${bytesToHex(input).slice(0, 300)}`);
     }
     for (let i = 0; i < 120; i++) {
       const s = rng.pick(corpus);
-      const proof = decodeNormUnitProof(s.proof);
+      const proof = decode(s.proof);
       const path = rng.pick(proofPaths(proof));
-      const changed = replaceAt(proof, path, (node) => editNode(rng, node)) as NormUnitProof;
+      const changed = replaceAt(proof, path, (node) => editNode(rng, node)) as P;
       let bytes: Uint8Array;
       try {
-        bytes = encodeNormUnitProof(changed);
+        bytes = encode(changed);
       } catch {
         continue; // an edit the encoder cannot write (e.g. a scalar ≥ r) is the decoder's business above
       }
       if (equalBytes(bytes, s.proof)) continue;
+      let reparsed: P;
+      try {
+        reparsed = decode(bytes);
+      } catch (e) {
+        if (e instanceof SmdpError) continue; // e.g. a point edited off the curve
+        throw e;
+      }
       edited++;
-      const check = verifyNormUnit(s.srs.N, s.statements, decodeNormUnitProof(bytes));
-      if (check.valid) assert.ok(check.accumulator === null || !pairingCheck(s.srs, check.accumulator.evaluate()), `edited unit proof (${path.join('.')}) accepted`);
+      const check = verify(s.srs.N, s.statements, reparsed);
+      if (check.valid) assert.ok(check.accumulator === null || !pairingCheck(s.srs, check.accumulator.evaluate()), `${fn}: edited unit proof (${path.join('.')}) accepted`);
     }
-    assert.ok(decoded > 0 && edited > 0);
-    t.diagnostic(`verify_norm_unit: 200 mutated inputs (${decoded} decoded), ${edited} structured edits; none accepted`);
+    assert.ok(decoded > 0 && edited > 0, `${fn}: ${decoded} decoded, ${edited} edited`);
+    return `${fn}: 200 mutated inputs (${decoded} decoded), ${edited} structured edits; none accepted`;
+  }
+
+  it('norm units: random and mutated proofs never crash and are never accepted; structured edits neither', (t) => {
+    t.diagnostic(fuzzUnits('verify_norm_unit', SEED + 31, (b) => decodeNormUnitProof(b), encodeNormUnitProof, verifyNormUnit));
+  });
+
+  it('lowrank units: random and mutated proofs never crash and are never accepted; structured edits neither', (t) => {
+    t.diagnostic(fuzzUnits('verify_lowrank_unit', SEED + 32, (b) => decodeLowRankUnitProof(b), encodeLowRankUnitProof, verifyLowRankUnit));
   });
 });
 
