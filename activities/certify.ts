@@ -160,10 +160,10 @@ export interface CertifyJob {
   /** Where tiles are proven (default: in this thread, with `ctx`). */
   readonly prover?: BlockProver;
   /**
-   * Most tiles per proving unit (default DEFAULT_UNIT_BLOCKS): consecutive norm, linf or lowrank
-   * tiles of a tensor share one lockstep sumcheck and one set of openings (classes/norm-unit.ts,
-   * classes/lowrank-unit.ts); 1 proves every tile on its own. Sparse and free tiles are always
-   * proven tile by tile.
+   * Most tiles per proving unit (default DEFAULT_UNIT_BLOCKS): consecutive norm, linf, lowrank
+   * or hidden-sparse tiles of a tensor share one lockstep sumcheck and one set of openings
+   * (classes/norm-unit.ts, lowrank-unit.ts, sparse-unit.ts); 1 proves every tile on its own.
+   * Revealed-sparse and free tiles are always one record each.
    */
   readonly unitBlocks?: number;
 }

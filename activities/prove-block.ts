@@ -8,6 +8,7 @@ import type { BlockRecord, ProofRecord } from '../smdp/aggregate.ts';
 import { encodeBlockProof } from '../smdp/blocks.ts';
 import { encodeNormUnitProof, proveNormUnit, unitShapeProblem } from '../smdp/classes/norm-unit.ts';
 import { encodeLowRankUnitProof, proveLowRankUnit } from '../smdp/classes/lowrank-unit.ts';
+import { encodeSparseHiddenUnitProof, proveSparseHiddenUnit } from '../smdp/classes/sparse-unit.ts';
 import { proveLowRank } from '../smdp/classes/lowrank.ts';
 import { proveNormBound, type BlockInput } from '../smdp/classes/norm.ts';
 import { proveSparseHidden, proveSparseRevealed } from '../smdp/classes/sparse.ts';
@@ -93,12 +94,21 @@ export async function proveBlock(ctx: ProverContext, work: TileWork): Promise<Bl
 /**
  * Prove one proving unit: a single tile (`proveBlock`), or several norm/linf tiles of one
  * tensor with one lockstep proof (classes/norm-unit.ts), or several lowrank tiles
- * (classes/lowrank-unit.ts) — the record a certificate holds either way. Refuses like `proveBlock` (DriftPolicyViolation naming the tile).
+ * (classes/lowrank-unit.ts), or several hidden sparse tiles (classes/sparse-unit.ts) — the
+ * record a certificate holds either way. Refuses like `proveBlock` (DriftPolicyViolation naming the tile).
  */
 export async function proveUnit(ctx: ProverContext, works: readonly TileWork[]): Promise<ProofRecord> {
   if (works.length === 1) return proveBlock(ctx, works[0]!);
   const problem = unitShapeProblem(works.map((w) => w.input));
   if (problem !== null) throw new Error(`proveUnit: ${problem}`);
+  if (works[0]!.input.drift.class === 'sparse') {
+    const r = await proveSparseHiddenUnit(
+      ctx,
+      works.map((w) => w.input),
+      works.map((w) => deltaBigints(w)),
+    );
+    return { statements: r.statements, proofBytes: encodeSparseHiddenUnitProof(r.proof) };
+  }
   if (works[0]!.input.drift.class === 'lowrank') {
     const factors = works.map((w) => {
       if (!w.lowrank) throw new Error(`proveUnit: low-rank tile ${w.input.blockIndex} of ${w.input.tensor} has no factors`);
@@ -121,9 +131,9 @@ export async function proveUnit(ctx: ProverContext, works: readonly TileWork[]):
 }
 
 /**
- * Group a tensor's tile works (in tile order) into proving units: consecutive norm, linf or
- * lowrank tiles that may share a unit (`unitShapeProblem`: one tensor, drift spec and tile
- * size), at most `maxBlocks` per unit, split evenly; every other class one tile per unit.
+ * Group a tensor's tile works (in tile order) into proving units: consecutive norm, linf,
+ * lowrank or hidden sparse tiles that may share a unit (`unitShapeProblem`: one tensor, drift spec and tile
+ * size), at most `maxBlocks` per unit, split evenly; revealed sparse and free tiles one per unit.
  * `maxBlocks` = 1 proves every tile on its own.
  */
 export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileWork[][] {
@@ -139,8 +149,8 @@ export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileW
     run = [];
   };
   for (const w of works) {
-    const c = w.input.drift.class;
-    const unitable = (c === 'norm' || c === 'linf' || c === 'lowrank') && maxBlocks > 1;
+    const d = w.input.drift;
+    const unitable = (d.class === 'norm' || d.class === 'linf' || d.class === 'lowrank' || (d.class === 'sparse' && !d.reveal)) && maxBlocks > 1;
     const prev = run[run.length - 1];
     if (prev !== undefined && (!unitable || unitShapeProblem([prev.input, w.input]) !== null)) flush();
     if (unitable) run.push(w);

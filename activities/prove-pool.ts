@@ -17,7 +17,7 @@ import { fromWire, statementFromWire, tileWorkToWire, type Request, type Respons
 export interface BlockProver {
   /** Threads proving at once (1 for the inline prover). */
   readonly parallelism: number;
-  /** Prove one unit: one tile, or several norm/linf/lowrank tiles of a tensor (`proveUnit`). */
+  /** Prove one unit: one tile, or several norm/linf/lowrank/hidden-sparse tiles of a tensor (`proveUnit`). */
   prove(unit: readonly TileWork[]): Promise<ProofRecord>;
   /** C(v) for a vector of small integers (base-manifest tiles). */
   commit(values: ArrayLike<number>): Promise<G1Point>;

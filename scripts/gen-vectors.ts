@@ -60,6 +60,7 @@ import { jsMsmBackend } from '../smdp/msm.ts';
 import { commitField, commitSmall, openAt, verifyOpening, type ProverContext } from '../smdp/pst.ts';
 import { decodeNormUnitProof, encodeNormUnitProof, proveNormUnit, verifyNormUnit, type NormUnitProof } from '../smdp/classes/norm-unit.ts';
 import { decodeLowRankUnitProof, encodeLowRankUnitProof, proveLowRankUnit, verifyLowRankUnit, type LowRankUnitProof } from '../smdp/classes/lowrank-unit.ts';
+import { decodeSparseHiddenUnitProof, encodeSparseHiddenUnitProof, proveSparseHiddenUnit, verifySparseHiddenUnit, type SparseHiddenUnitProof } from '../smdp/classes/sparse-unit.ts';
 import { devTau, srsFromTau } from '../smdp/srs-insecure-dev.ts';
 import type { Srs } from '../smdp/srs.ts';
 import { encodeStatement, readStatement, type BlockStatement, type DriftSpec } from '../smdp/statement.ts';
@@ -82,6 +83,7 @@ export const VECTOR_FUNCTIONS = [
   'verify_lowrank',
   'verify_norm_unit',
   'verify_lowrank_unit',
+  'verify_sparse_hidden_unit',
 ] as const;
 export type VectorFunction = (typeof VECTOR_FUNCTIONS)[number];
 
@@ -231,6 +233,15 @@ async function runVectorUnchecked(fn: VectorFunction, input: Readonly<Record<str
       return blockVector(input, 'sparse-hidden');
     case 'verify_lowrank':
       return blockVector(input, 'lowrank');
+    case 'verify_sparse_hidden_unit': {
+      const srs = srsForTau(strs(input, 'tau'));
+      const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
+      const proof = decodeSparseHiddenUnitProof(unhex(str(input, 'proof')));
+      if (sts.some((st) => st.srsId !== srs.id)) return false;
+      const check = verifySparseHiddenUnit(srs.N, sts, proof);
+      if (!check.valid) return false;
+      return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
+    }
     case 'verify_lowrank_unit': {
       const srs = srsForTau(strs(input, 'tau'));
       const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
@@ -845,7 +856,57 @@ export async function generateAll(): Promise<GeneratedCase[]> {
     ...(await genLowRank()),
     ...(await genNormUnit()),
     ...(await genLowRankUnit()),
+    ...(await genSparseHiddenUnit()),
   ];
+}
+
+/** Hidden-sparse proving units (classes/sparse-unit.ts): three blocks, and forgeries. */
+async function genSparseHiddenUnit(): Promise<GeneratedCase[]> {
+  const rng = new SeededRng('verify_sparse_hidden_unit');
+  const fn: VectorFunction = 'verify_sparse_hidden_unit';
+  const prove = async (job: string, k: number, deltas: readonly (readonly bigint[])[]): Promise<{ statements: BlockStatement[]; proof: SparseHiddenUnitProof }> => {
+    const inputs: BlockInput[] = [];
+    for (let t = 0; t < deltas.length; t++) {
+      inputs.push({ ...blockInput(job, 'layers.6.gate.weight', t, 2, 2, { class: 'sparse', reveal: false, maxNonzeros: k }, await baseCommitment(rng, 16)), tensorShape: [4 * deltas.length, 4] });
+    }
+    return proveSparseHiddenUnit(CTX, inputs, deltas);
+  };
+  const sparseDelta = (positions: readonly number[]): bigint[] => {
+    const d = new Array<bigint>(16).fill(0n);
+    for (const i of positions) d[i] = BigInt(rng.int(1, 1000)) * (rng.int(0, 1) === 0 ? 1n : -1n);
+    return d;
+  };
+  const cases: [string, VectorFile][] = [];
+  const add = (name: string, sts: readonly BlockStatement[], proof: SparseHiddenUnitProof, output: boolean | null): void => {
+    cases.push([name, unitFile(sts.map(encodeStatement), encodeSparseHiddenUnitProof(proof), output)]);
+  };
+  const main = await prove('job-vectors-6', 3, [sparseDelta([1, 7]), sparseDelta([0, 5, 15]), sparseDelta([])]);
+  const two = await prove('job-vectors-6', 1, [sparseDelta([3]), sparseDelta([12])]);
+  add('correct_three_blocks', main.statements, main.proof, true);
+  add('correct_two_blocks_one_change_each', two.statements, two.proof, true);
+  const { statements: sts, proof: p } = main;
+  const bump = (xs: readonly bigint[], i: number): bigint[] => xs.map((x, j) => (j === i ? Fr.add(x, 1n) : x));
+  add('incorrect_nonzeros_under_reported', sts, { ...p, claimedNonzeros: [2, 2, 0] }, false);
+  add('incorrect_nonzeros_compensating', sts, { ...p, claimedNonzeros: [3, 2, 0] }, false);
+  add('incorrect_nonzeros_over_bound', sts, { ...p, claimedNonzeros: [2, 4, 0] }, false);
+  add('incorrect_delta_eval', sts, { ...p, deltaEvals: bump(p.deltaEvals, 1) }, false);
+  add('incorrect_selector_eval', sts, { ...p, selectorEvals: bump(p.selectorEvals, 2) }, false);
+  add('incorrect_selectors_swapped', sts, { ...p, selectorCommitments: [p.selectorCommitments[1]!, p.selectorCommitments[0]!, p.selectorCommitments[2]!] }, false);
+  add('incorrect_sumcheck_round', sts, { ...p, sumcheck: { rounds: p.sumcheck.rounds.map((g, i) => (i === 1 ? bump(g, 0) : g)) } }, false);
+  add('incorrect_quotient', sts, { ...p, quotients: [p.quotients[0]!.add(G1.BASE), ...p.quotients.slice(1)] }, false);
+  add('incorrect_statements_reordered', [sts[1]!, sts[0]!, sts[2]!], p, false);
+  add('incorrect_statement_other_job', sts.map((st) => ({ ...st, job: `${st.job}-other` })), p, false);
+  add('incorrect_statement_c_ft_changed', sts.map((st, t) => (t === 2 ? { ...st, cFt: st.cFt.add(G1.BASE) } : st)), p, false);
+  add('incorrect_statement_revealed', sts.map((st) => ({ ...st, drift: { class: 'sparse', reveal: true, maxNonzeros: 3 } })), p, false);
+  const bytes = encodeSparseHiddenUnitProof(p);
+  const enc = sts.map(encodeStatement);
+  cases.push(['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)]);
+  cases.push(['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)]);
+  cases.push(['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)]);
+  cases.push(['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(p.selectorCommitments[1]!), G1_NOT_ON_CURVE), null)]);
+  cases.push(['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotients[0]!), G1_NOT_IN_SUBGROUP), false)]);
+  cases.push(['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(p.deltaEvals[0]!), bigintToBytes(R, 32)), null)]);
+  return cases.map(([name, file]) => ({ fn, name, file }));
 }
 
 /** Lowrank proving units (classes/lowrank-unit.ts): tiles of one tensor sharing B, and forgeries. */

@@ -30,6 +30,7 @@ import { decodeLowRankProof, encodeLowRankProof, verifyLowRank, type LowRankProo
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from './classes/norm.ts';
 import { decodeNormUnitProof, verifyNormUnit, type UnitCheck } from './classes/norm-unit.ts';
 import { decodeLowRankUnitProof, verifyLowRankUnit } from './classes/lowrank-unit.ts';
+import { decodeSparseHiddenUnitProof, verifySparseHiddenUnit } from './classes/sparse-unit.ts';
 import type { ProofRecord } from './aggregate.ts';
 import {
   decodeSparseHiddenProof,
@@ -162,7 +163,8 @@ export function verifyBlockProof(srs: Srs, st: BlockStatement, proofBytes: Uint8
  * Decode and check one certificate record (non-pairing part): a block (`verifyBlockProof`) or
  * a proving unit. A unit's proof protocol is decided by its statements alone (every statement
  * must name the SRS verified under; norm and linf units take classes/norm-unit.ts, lowrank
- * units classes/lowrank-unit.ts; no other class has unit proofs). Malformed bytes are a rejection of the record, as for blocks.
+ * units classes/lowrank-unit.ts, hidden sparse units classes/sparse-unit.ts; no other class
+ * has unit proofs). Malformed bytes are a rejection of the record, as for blocks.
  */
 export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): UnitCheck {
   if ('statement' in record) {
@@ -173,10 +175,13 @@ export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): 
     if (st.srsId !== srs.id) return { valid: false, reason: `block ${st.blockIndex} of the unit names SRS ${st.srsId}, verifying under SRS ${srs.id}` };
   }
   const kind = record.statements[0] === undefined ? null : blockProofKind(record.statements[0].drift);
-  if (kind !== 'norm' && kind !== 'linf' && kind !== 'lowrank') return { valid: false, reason: `a proving unit of class ${kind ?? '(no blocks)'}: only norm, linf and lowrank blocks have unit proofs` };
+  if (kind !== 'norm' && kind !== 'linf' && kind !== 'lowrank' && kind !== 'sparse-hidden') return { valid: false, reason: `a proving unit of kind ${kind ?? '(no blocks)'}: only norm, linf, lowrank and hidden sparse blocks have unit proofs` };
   let check: () => UnitCheck;
   try {
-    if (kind === 'lowrank') {
+    if (kind === 'sparse-hidden') {
+      const proof = decodeSparseHiddenUnitProof(record.proofBytes, what);
+      check = () => verifySparseHiddenUnit(srs.N, record.statements, proof);
+    } else if (kind === 'lowrank') {
       const proof = decodeLowRankUnitProof(record.proofBytes, what);
       check = () => verifyLowRankUnit(srs.N, record.statements, proof);
     } else {
@@ -199,5 +204,6 @@ export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): 
 export function scanRecordProof(record: ProofRecord): void {
   if ('statement' in record) scanBlockProof(record.statement, record.proofBytes);
   else if (record.statements[0]?.drift.class === 'lowrank') decodeLowRankUnitProof(record.proofBytes, 'proof');
+  else if (record.statements[0]?.drift.class === 'sparse') decodeSparseHiddenUnitProof(record.proofBytes, 'proof');
   else decodeNormUnitProof(record.proofBytes, 'proof');
 }

@@ -5,11 +5,11 @@
  * Contract under test:
  * - every decoder (decodeScalar, decodeG1, decodeG2, parseSrs, readStatement via ByteReader,
  *   readSumcheck, decodeNormProof, decodeSparseRevealedProof, decodeSparseHiddenProof,
- *   decodeLowRankProof, decodeNormUnitProof, decodeLowRankUnitProof, decodeCertificateBlob, decodeCertificate) either returns a value or
+ *   decodeLowRankProof, decodeNormUnitProof, decodeLowRankUnitProof, decodeSparseHiddenUnitProof, decodeCertificateBlob, decodeCertificate) either returns a value or
  *   throws `SmdpError` whose `code` is one of the documented codes — never another
  *   exception, never a hang;
  * - every verify entry (verifyNormBound, verifySparseRevealed, verifySparseHidden,
- *   verifyLowRank, verifyNormUnit, verifyLowRankUnit, verifyBlockProof, verifyRecordProof, verifySumcheck, verifyCertificate) given
+ *   verifyLowRank, verifyNormUnit, verifyLowRankUnit, verifySparseHiddenUnit, verifyBlockProof, verifyRecordProof, verifySumcheck, verifyCertificate) given
  *   mutated-but-decodable input returns a rejection, or a pending accumulator whose pairing
  *   check fails — a mutation never yields an accepted proof (canonical encodings: different
  *   bytes are a different proof). Certificates are also mutated and then re-sealed (digest
@@ -37,6 +37,7 @@ import { decodeLowRankProof, encodeLowRankProof, verifyLowRank } from '../smdp/c
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from '../smdp/classes/norm.ts';
 import { decodeNormUnitProof, encodeNormUnitProof, verifyNormUnit, type UnitCheck } from '../smdp/classes/norm-unit.ts';
 import { decodeLowRankUnitProof, encodeLowRankUnitProof, verifyLowRankUnit } from '../smdp/classes/lowrank-unit.ts';
+import { decodeSparseHiddenUnitProof, encodeSparseHiddenUnitProof, verifySparseHiddenUnit } from '../smdp/classes/sparse-unit.ts';
 import {
   decodeSparseHiddenProof,
   decodeSparseRevealedProof,
@@ -645,9 +646,9 @@ function uncheckedWithoutExpectations(path: readonly (string | number)[]): boole
   return top === 'baseManifestDigest' || top === 'policyDigest' || top === 'fineTunedFiles' || (top === 'tensors' && path[1] === 1);
 }
 
-describe('fuzz: proving units (decodeNormUnitProof, decodeLowRankUnitProof, their verifiers, verifyRecordProof)', { timeout: 60_000 }, () => {
+describe('fuzz: proving units (the norm, lowrank and hidden-sparse unit decoders and verifiers, verifyRecordProof)', { timeout: 60_000 }, () => {
   /** Mutated and structurally edited unit proofs from the accepted vectors of `fn`. */
-  function fuzzUnits<P>(fn: 'verify_norm_unit' | 'verify_lowrank_unit', seed: number, decode: (b: Uint8Array) => P, encode: (p: P) => Uint8Array, verify: (N: number, sts: readonly BlockStatement[], p: P) => UnitCheck): string {
+  function fuzzUnits<P>(fn: 'verify_norm_unit' | 'verify_lowrank_unit' | 'verify_sparse_hidden_unit', seed: number, decode: (b: Uint8Array) => P, encode: (p: P) => Uint8Array, verify: (N: number, sts: readonly BlockStatement[], p: P) => UnitCheck): string {
     const dir = join(VECTORS_DIR, fn);
     const corpus = readdirSync(dir)
       .filter((n) => n.startsWith('correct_'))
@@ -708,6 +709,10 @@ describe('fuzz: proving units (decodeNormUnitProof, decodeLowRankUnitProof, thei
 
   it('lowrank units: random and mutated proofs never crash and are never accepted; structured edits neither', (t) => {
     t.diagnostic(fuzzUnits('verify_lowrank_unit', SEED + 32, (b) => decodeLowRankUnitProof(b), encodeLowRankUnitProof, verifyLowRankUnit));
+  });
+
+  it('hidden-sparse units: random and mutated proofs never crash and are never accepted; structured edits neither', (t) => {
+    t.diagnostic(fuzzUnits('verify_sparse_hidden_unit', SEED + 33, (b) => decodeSparseHiddenUnitProof(b), encodeSparseHiddenUnitProof, verifySparseHiddenUnit));
   });
 });
 

@@ -123,13 +123,17 @@ describe('proving pool (worker threads)', () => {
     assert.deepEqual(blockViolation('t', 0, new DriftPolicyViolation('linf', '7', '6', 'x', 2))?.block, 2);
   });
 
-  it('groups tiles into units: consecutive norm/linf tiles of one size, evenly, other classes alone', async () => {
+  it('groups tiles into units: consecutive norm/linf/lowrank/hidden-sparse tiles of one size, evenly; revealed sparse and free alone', async () => {
     const n = await Promise.all(Array.from({ length: 7 }, (_, k) => work({ class: 'norm', maxSquaredNorm: 300n }, k)));
     assert.deepEqual(groupUnits(n, 3).map((u) => u.map((w) => w.input.blockIndex)), [[0, 1], [2, 3], [4, 5, 6]]);
     assert.deepEqual(groupUnits(n, 16).map((u) => u.length), [7]);
     assert.deepEqual(groupUnits(n, 1).map((u) => u.length), [1, 1, 1, 1, 1, 1, 1]);
-    const s = await Promise.all([0, 1].map((k) => work({ class: 'sparse', maxNonzeros: 16, reveal: false }, k)));
-    assert.deepEqual(groupUnits(s, 16).map((u) => u.length), [1, 1]);
+    const revealed = await Promise.all([0, 1].map((k) => work({ class: 'sparse', maxNonzeros: 16, reveal: true }, k)));
+    assert.deepEqual(groupUnits(revealed, 16).map((u) => u.length), [1, 1]);
+    const hidden = await Promise.all([0, 1].map((k) => work({ class: 'sparse', maxNonzeros: 16, reveal: false }, k)));
+    assert.deepEqual(groupUnits(hidden, 16).map((u) => u.length), [2]);
+    const free = await Promise.all([0, 1].map((k) => work({ class: 'free' }, k)));
+    assert.deepEqual(groupUnits(free, 16).map((u) => u.length), [1, 1]);
     const wide = { ...n[2]!, input: { ...n[2]!.input, tile: { ...n[2]!.input.tile, muCols: 3 } } };
     assert.deepEqual(groupUnits([n[0]!, n[1]!, wide, n[3]!], 16).map((u) => u.length), [2, 1, 1]);
     assert.throws(() => groupUnits(n, 0), /unit size/);

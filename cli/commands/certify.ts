@@ -79,8 +79,8 @@ from a truncated SVD of Δ. The adapter is a hint: what is certified is always t
 weights given by --ft.
 --workers N proves tiles on N worker threads (default: one per core for models of 1M+ float
 weights, else 1 = in this thread); the certificate is the same for every N.
---unit-blocks U proves up to U consecutive norm, linf or lowrank tiles of a tensor as one
-unit, with one shared sumcheck and one set of openings (default ${DEFAULT_UNIT_BLOCKS}; 1 proves every
+--unit-blocks U proves up to U consecutive norm, linf, lowrank or hidden-sparse tiles of a
+tensor as one unit, with one shared sumcheck and one set of openings (default ${DEFAULT_UNIT_BLOCKS}; 1 proves every
 tile on its own: more, smaller proof records, slower to prove and to verify).`,
   options: { base: { type: 'string' }, ft: { type: 'string' }, policy: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' }, workers: { type: 'string' }, 'unit-blocks': { type: 'string' }, 'base-manifest': { type: 'string' }, srs: { type: 'string' }, job: { type: 'string' } },
   positionals: [0, 0],

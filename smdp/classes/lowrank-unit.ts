@@ -114,7 +114,7 @@ export async function proveLowRankUnit(
   deltas: readonly (readonly bigint[])[],
   factors: readonly LowRankFactors[],
 ): Promise<{ statements: BlockStatement[]; proof: LowRankUnitProof }> {
-  const shape = unitShapeProblem(inputs);
+  const shape = unitShapeProblem(inputs) ?? (inputs[0]!.drift.class !== 'lowrank' ? `a ${inputs[0]!.drift.class} unit takes its own prover` : null);
   if (shape !== null) throw new Error(`proveLowRankUnit: ${shape}`);
   if (deltas.length !== inputs.length || factors.length !== inputs.length) throw new Error(`proveLowRankUnit: ${inputs.length} tiles, ${deltas.length} Δ, ${factors.length} factors`);
   const { B, cB } = factors[0]!;

@@ -63,7 +63,8 @@ function driftKey(d: BlockStatement['drift']): string {
 
 /**
  * Why these statements cannot form one proving unit, or null: 2..MAX_UNIT_BLOCKS blocks of one
- * tensor with one drift spec of a class that has unit proofs (norm, linf, lowrank) and one
+ * tensor with one drift spec of a class that has unit proofs (norm, linf, lowrank, hidden
+ * sparse) and one
  * block size — for lowrank one tile geometry 2^μt × 2^μy (B and the point ρ = (ρy, ρx) are
  * shared by the unit's tiles).
  */
@@ -72,7 +73,8 @@ export function unitShapeProblem(sts: readonly Pick<BlockStatement, 'tensor' | '
   if (first === undefined || sts.length < 2) return `a unit has 2..${MAX_UNIT_BLOCKS} blocks, got ${sts.length}`;
   if (sts.length > MAX_UNIT_BLOCKS) return `a unit has at most ${MAX_UNIT_BLOCKS} blocks, got ${sts.length}`;
   const cls = first.drift.class;
-  if (cls !== 'norm' && cls !== 'linf' && cls !== 'lowrank') return `class ${cls} has no unit proof`;
+  const hiddenSparse = first.drift.class === 'sparse' && !first.drift.reveal;
+  if (cls !== 'norm' && cls !== 'linf' && cls !== 'lowrank' && !hiddenSparse) return `class ${cls}${cls === 'sparse' ? ' (revealed)' : ''} has no unit proof`;
   const key = driftKey(first.drift);
   const mu = blockVars(first);
   for (const [k, st] of sts.entries()) {
@@ -90,7 +92,8 @@ export function unitShapeProblem(sts: readonly Pick<BlockStatement, 'tensor' | '
  * outside its class (the same checks as `proveNormBound`).
  */
 export async function proveNormUnit(ctx: ProverContext, inputs: readonly BlockInput[], deltas: readonly (readonly bigint[])[]): Promise<{ statements: BlockStatement[]; proof: NormUnitProof }> {
-  const shape = unitShapeProblem(inputs) ?? (inputs[0]!.drift.class === 'lowrank' ? 'a lowrank unit takes proveLowRankUnit' : null);
+  const cls = inputs[0]?.drift.class;
+  const shape = unitShapeProblem(inputs) ?? (cls !== 'norm' && cls !== 'linf' ? `a ${cls} unit takes its own prover` : null);
   if (shape !== null) throw new Error(`proveNormUnit: ${shape}`);
   if (deltas.length !== inputs.length) throw new Error(`proveNormUnit: ${deltas.length} Δ vectors for ${inputs.length} blocks`);
   const first = inputs[0]!;
@@ -121,7 +124,8 @@ export async function proveNormUnit(ctx: ProverContext, inputs: readonly BlockIn
  */
 export function verifyNormUnit(N: number, statements: readonly BlockStatement[], proof: NormUnitProof): UnitCheck {
   const rejected = (reason: string): UnitCheck => ({ valid: false, reason });
-  const shape = unitShapeProblem(statements) ?? (statements[0]!.drift.class === 'lowrank' ? 'statement class is lowrank' : null);
+  const cls = statements[0]?.drift.class;
+  const shape = unitShapeProblem(statements) ?? (cls !== 'norm' && cls !== 'linf' ? `statement class is ${cls}` : null);
   if (shape !== null) return rejected(`norm unit: ${shape}`);
   if (proof.tiles.length !== statements.length) return rejected(`norm unit: ${statements.length} statements, ${proof.tiles.length} block proofs`);
   const first = statements[0]!;

@@ -61,7 +61,7 @@ export const MAX_REVEALED_ENTRIES = 1 << 24;
 export const MAX_QUOTIENTS = 64;
 
 /** Sumcheck degree of the hidden relation: eq·Δ·(1 − s) is cubic per variable. */
-const HIDDEN_DEGREE = 3;
+export const HIDDEN_DEGREE = 3;
 
 export interface SparseEntry {
   /** Position in the block (row·2^μy + col), < 2^μ. */
@@ -89,7 +89,7 @@ export interface SparseHiddenProof {
   readonly quotients: readonly G1Point[];
 }
 
-function checkSparseInput(fn: string, input: BlockInput, delta: readonly bigint[], reveal: boolean): { mu: number; maxNonzeros: number } {
+export function checkSparseInput(fn: string, input: BlockInput, delta: readonly bigint[], reveal: boolean): { mu: number; maxNonzeros: number } {
   const d = input.drift;
   if (d.class !== 'sparse' || d.reveal !== reveal) {
     throw new Error(`${fn}: expected a sparse statement with reveal = ${reveal}, got ${d.class}${d.class === 'sparse' ? ` with reveal = ${d.reveal}` : ''}`);
@@ -100,7 +100,7 @@ function checkSparseInput(fn: string, input: BlockInput, delta: readonly bigint[
 }
 
 /** supp Δ in increasing index order; refuses when it has more than k entries. */
-function supportOf(input: BlockInput, delta: readonly bigint[], maxNonzeros: number): SparseEntry[] {
+export function supportOf(input: BlockInput, delta: readonly bigint[], maxNonzeros: number): SparseEntry[] {
   const entries: SparseEntry[] = [];
   delta.forEach((value, index) => {
     if (value !== 0n) entries.push({ index, value });
@@ -117,7 +117,7 @@ function supportOf(input: BlockInput, delta: readonly bigint[], maxNonzeros: num
 }
 
 /** Σ value·L[index] with the prover's MSM backend (small-scalar path when the values allow). */
-async function sparseCombination(msm: MsmBackend, basis: readonly G1Affine[], entries: readonly SparseEntry[]): Promise<G1Point> {
+export async function sparseCombination(msm: MsmBackend, basis: readonly G1Affine[], entries: readonly SparseEntry[]): Promise<G1Point> {
   const points = entries.map((e) => basis[e.index]!);
   const small = entries.every((e) => e.value > -(1n << 52n) && e.value < 1n << 52n);
   return small ? msm.msmSmall(points, entries.map((e) => Number(e.value))) : msm.msmFull(points, entries.map((e) => frSigned(e.value)));
@@ -228,7 +228,7 @@ function hiddenChallenges(t: Transcript, mu: number, selectorCommitment: G1Point
 }
 
 /** eq·[Δ(1 − s) + α·s(s − 1)] + β·s */
-function hiddenSummand(alpha: bigint, beta: bigint, e: bigint, delta: bigint, s: bigint): bigint {
+export function hiddenSummand(alpha: bigint, beta: bigint, e: bigint, delta: bigint, s: bigint): bigint {
   const oneMinusS = Fr.sub(1n, s);
   const inner = Fr.sub(Fr.mul(delta, oneMinusS), Fr.mul(alpha, Fr.mul(s, oneMinusS)));
   return Fr.add(Fr.mul(e, inner), Fr.mul(beta, s));
