@@ -58,7 +58,7 @@ import { Fp, Fr, G1, R, frSigned, type G1Point } from '../smdp/field.ts';
 import { evaluateMle } from '../smdp/mle.ts';
 import { jsMsmBackend } from '../smdp/msm.ts';
 import { commitField, commitSmall, openAt, verifyOpening, type ProverContext } from '../smdp/pst.ts';
-import { decodeNormUnitProof, encodeNormUnitProof, proveNormUnit, verifyNormUnit, type NormUnitProof } from '../smdp/classes/norm-unit.ts';
+import { decodeNormUnitProof, encodeNormUnitProof, proveNormUnit, verifyNormUnit, type NormUnitProof, type UnitCheck } from '../smdp/classes/norm-unit.ts';
 import { decodeLowRankUnitProof, encodeLowRankUnitProof, proveLowRankUnit, verifyLowRankUnit, type LowRankUnitProof } from '../smdp/classes/lowrank-unit.ts';
 import { decodeSparseHiddenUnitProof, encodeSparseHiddenUnitProof, proveSparseHiddenUnit, verifySparseHiddenUnit, type SparseHiddenUnitProof } from '../smdp/classes/sparse-unit.ts';
 import { devTau, srsFromTau } from '../smdp/srs-insecure-dev.ts';
@@ -159,6 +159,20 @@ function finishBlock(srs: Srs, check: BlockCheck): boolean {
   return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
 }
 
+/**
+ * A proving unit's vector: statements (hex each) and one unit proof; every statement must name
+ * this SRS; the unit verifier, then the unit's pairing check.
+ */
+function unitVector<P>(input: Readonly<Record<string, unknown>>, decode: (b: Uint8Array) => P, verify: (N: number, sts: readonly BlockStatement[], p: P) => UnitCheck): boolean {
+  const srs = srsForTau(strs(input, 'tau'));
+  const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
+  const proof = decode(unhex(str(input, 'proof')));
+  if (sts.some((st) => st.srsId !== srs.id)) return false;
+  const check = verify(srs.N, sts, proof);
+  if (!check.valid) return false;
+  return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
+}
+
 function blockVector(
   input: Readonly<Record<string, unknown>>,
   cls: 'norm' | 'linf' | 'sparse-revealed' | 'sparse-hidden' | 'lowrank',
@@ -233,35 +247,12 @@ async function runVectorUnchecked(fn: VectorFunction, input: Readonly<Record<str
       return blockVector(input, 'sparse-hidden');
     case 'verify_lowrank':
       return blockVector(input, 'lowrank');
-    case 'verify_sparse_hidden_unit': {
-      const srs = srsForTau(strs(input, 'tau'));
-      const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
-      const proof = decodeSparseHiddenUnitProof(unhex(str(input, 'proof')));
-      if (sts.some((st) => st.srsId !== srs.id)) return false;
-      const check = verifySparseHiddenUnit(srs.N, sts, proof);
-      if (!check.valid) return false;
-      return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
-    }
-    case 'verify_lowrank_unit': {
-      const srs = srsForTau(strs(input, 'tau'));
-      const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
-      const proof = decodeLowRankUnitProof(unhex(str(input, 'proof')));
-      if (sts.some((st) => st.srsId !== srs.id)) return false;
-      const check = verifyLowRankUnit(srs.N, sts, proof);
-      if (!check.valid) return false;
-      return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
-    }
-    case 'verify_norm_unit': {
-      // A proving unit: statements (hex each), one unit proof; every statement must name this
-      // SRS; verifyNormUnit, then the unit's pairing check.
-      const srs = srsForTau(strs(input, 'tau'));
-      const sts = strs(input, 'statements').map((h) => decodeStatementBytes(unhex(h)));
-      const proof = decodeNormUnitProof(unhex(str(input, 'proof')));
-      if (sts.some((st) => st.srsId !== srs.id)) return false;
-      const check = verifyNormUnit(srs.N, sts, proof);
-      if (!check.valid) return false;
-      return check.accumulator === null ? true : pairingCheck(srs, check.accumulator.evaluate());
-    }
+    case 'verify_sparse_hidden_unit':
+      return unitVector(input, decodeSparseHiddenUnitProof, verifySparseHiddenUnit);
+    case 'verify_lowrank_unit':
+      return unitVector(input, decodeLowRankUnitProof, verifyLowRankUnit);
+    case 'verify_norm_unit':
+      return unitVector(input, decodeNormUnitProof, verifyNormUnit);
   }
 }
 

@@ -77,3 +77,14 @@ export function log2Exact(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0) throw new Error(`${what}: expected a power of two, got ${n}`);
   return 31 - Math.clz32(n);
 }
+
+/** 1, x, x², …, x^(n−1) in Fr (batching coefficients). */
+export function powers(x: bigint, n: number): bigint[] {
+  const out: bigint[] = [];
+  let p = 1n;
+  for (let i = 0; i < n; i++) {
+    out.push(p);
+    p = Fr.mul(p, x);
+  }
+  return out;
+}

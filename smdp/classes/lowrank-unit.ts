@@ -33,7 +33,7 @@ import { openingAccumulator, type PendingAccumulator } from '../accumulator.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
 import { badInput } from '../errors.ts';
 import { Fr, type G1Point } from '../field.ts';
-import { evaluateMle } from '../mle.ts';
+import { evaluateMle, powers } from '../mle.ts';
 import { openAt, type ProverContext } from '../pst.ts';
 import { blockVars, unitTranscript, type BlockStatement } from '../statement.ts';
 import type { SumcheckProof } from '../sumcheck.ts';
@@ -81,15 +81,6 @@ export interface LowRankUnitProof {
   readonly quotientsB: readonly G1Point[];
 }
 
-function powers(x: bigint, n: number): bigint[] {
-  const out: bigint[] = [];
-  let p = 1n;
-  for (let i = 0; i < n; i++) {
-    out.push(p);
-    p = Fr.mul(p, x);
-  }
-  return out;
-}
 
 /** Σ_t c_t·v_t elementwise over field vectors of one length. */
 function combine(vs: readonly (readonly bigint[])[], cs: readonly bigint[]): bigint[] {

@@ -20,7 +20,7 @@
 import type { PendingAccumulator } from '../accumulator.ts';
 import { curveOps } from '../curve-ops.ts';
 import { Fr, G1, R, type G1Point } from '../field.ts';
-import { eqEval, eqTable } from '../mle.ts';
+import { eqEval, eqTable, powers } from '../mle.ts';
 import type { ProverKernels } from '../kernels.ts';
 import { commitBits, combineVectors, openAt, type ProverContext, type PstOpening } from '../pst.ts';
 import { basisFor } from '../srs.ts';
@@ -259,15 +259,6 @@ export async function openRangeBits(ctx: ProverContext, bits: readonly Uint8Arra
   return openAt(ctx, combineVectors(lead === null ? tables : [lead, ...tables], eta), point);
 }
 
-function powers(x: bigint, n: number): bigint[] {
-  const out: bigint[] = [];
-  let p = 1n;
-  for (let i = 0; i < n; i++) {
-    out.push(p);
-    p = Fr.mul(p, x);
-  }
-  return out;
-}
 
 /**
  * v = [eq, β_{0,0} … β_{T−1,ℓ−1}] ↦ eq·Σ_k a_k β_k(β_k−1) + Σ_t c_t·(Σ_j w_j β_{t,j} − B)²

@@ -17,7 +17,7 @@
 import { openingAccumulator } from '../accumulator.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
 import { Fr, frSigned, type G1Point } from '../field.ts';
-import { eqEval, eqTable } from '../mle.ts';
+import { eqEval, eqTable, powers } from '../mle.ts';
 import { combineVectors, openAt, type ProverContext } from '../pst.ts';
 import { basisFor } from '../srs.ts';
 import { blockVars, unitTranscript, type BlockStatement } from '../statement.ts';
@@ -59,13 +59,7 @@ function challenges(t: Transcript, mu: number, cs: readonly G1Point[], ks: reado
   const r = t.challenges('sparse.r', mu);
   const alpha = t.challenge('sparse.alpha');
   const beta = t.challenge('sparse.beta');
-  const theta = t.challenge('sparse.theta');
-  const thetaPow: bigint[] = [];
-  let p = 1n;
-  for (let k = 0; k < cs.length; k++) {
-    thetaPow.push(p);
-    p = Fr.mul(p, theta);
-  }
+  const thetaPow = powers(t.challenge('sparse.theta'), cs.length);
   return { r, alpha, beta, thetaPow };
 }
 
