@@ -63,7 +63,7 @@ describe('hidden-sparse proving units', () => {
 
   it('the prover refuses a block with more than k changes, naming it', async () => {
     const ds = [0, 1, 2].map(deltaOf);
-    await assert.rejects(proveSparseHiddenUnit(ctx, await inputs(3, 2), ds), (e: unknown) => e instanceof DriftPolicyViolation && /block 2 of/.test(e.message) && e.check === 'sparse.nonzeros');
+    await assert.rejects(proveSparseHiddenUnit(ctx, await inputs(3, 2), ds), (e: unknown) => e instanceof DriftPolicyViolation && /block 2 of/.test(e.message) && e.block === 2 && e.check === 'sparse.nonzeros');
   });
 
   it('forgeries are rejected: dense block, k′ under-reported or compensated, evaluations, selectors swapped, statements reordered or moved, flipped bytes', async () => {

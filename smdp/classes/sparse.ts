@@ -111,6 +111,7 @@ export function supportOf(input: BlockInput, delta: readonly bigint[], maxNonzer
       `${entries.length}`,
       `${maxNonzeros}`,
       `block ${input.blockIndex} of ${input.tensor} has more nonzero changes than the class allows`,
+      input.blockIndex,
     );
   }
   return entries;
@@ -141,7 +142,7 @@ export async function proveSparseRevealed(
   for (const e of entries) {
     const a = e.value < 0n ? -e.value : e.value;
     if (a > MAX_REVEALED_MAGNITUDE) {
-      throw new DriftPolicyViolation('sparse.value', `|Δ[${e.index}]| = ${a}`, `${MAX_REVEALED_MAGNITUDE}`, `block ${input.blockIndex} of ${input.tensor} has a change too large to reveal`);
+      throw new DriftPolicyViolation('sparse.value', `|Δ[${e.index}]| = ${a}`, `${MAX_REVEALED_MAGNITUDE}`, `block ${input.blockIndex} of ${input.tensor} has a change too large to reveal`, input.blockIndex);
     }
   }
   const cDelta = await sparseCombination(ctx.msm, basisFor(ctx.srs, mu), entries);
