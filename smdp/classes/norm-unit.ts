@@ -64,9 +64,8 @@ function driftKey(d: BlockStatement['drift']): string {
 /**
  * Why these statements cannot form one proving unit, or null: 2..MAX_UNIT_BLOCKS blocks of one
  * tensor with one drift spec of a class that has unit proofs (norm, linf, lowrank, hidden
- * sparse) and one
- * block size — for lowrank one tile geometry 2^μt × 2^μy (B and the point ρ = (ρy, ρx) are
- * shared by the unit's tiles).
+ * sparse) and one block size — for lowrank one tile geometry 2^μt × 2^μy (B and the point
+ * ρ = (ρy, ρx) are shared by the unit's tiles).
  */
 export function unitShapeProblem(sts: readonly Pick<BlockStatement, 'tensor' | 'drift' | 'tile'>[]): string | null {
   const first = sts[0];
