@@ -28,9 +28,9 @@ import { blockRejected, type BlockCheck } from './classes/common.ts';
 import { verifyFree } from './classes/free.ts';
 import { decodeLowRankProof, encodeLowRankProof, verifyLowRank, type LowRankProof } from './classes/lowrank.ts';
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from './classes/norm.ts';
-import { decodeNormUnitProof, verifyNormUnit, type UnitCheck } from './classes/norm-unit.ts';
-import { decodeLowRankUnitProof, verifyLowRankUnit } from './classes/lowrank-unit.ts';
-import { decodeSparseHiddenUnitProof, verifySparseHiddenUnit } from './classes/sparse-unit.ts';
+import { decodeNormUnitProof, verifyNormUnit, type NormUnitProof, type UnitCheck } from './classes/norm-unit.ts';
+import { decodeLowRankUnitProof, verifyLowRankUnit, type LowRankUnitProof } from './classes/lowrank-unit.ts';
+import { decodeSparseHiddenUnitProof, verifySparseHiddenUnit, type SparseHiddenUnitProof } from './classes/sparse-unit.ts';
 import type { ProofRecord } from './aggregate.ts';
 import {
   decodeSparseHiddenProof,
@@ -127,22 +127,35 @@ export function encodeBlockProof(p: TypedBlockProof): Uint8Array {
   }
 }
 
-function runCodec<K extends BlockProofKind>(kind: K, srs: Srs, st: BlockStatement, proofBytes: Uint8Array, what: string): BlockCheck {
-  const codec = BLOCK_PROOF_CODECS[kind] as BlockProofCodec<ProofOf<K>>;
-  let proof: ProofOf<K>;
+/**
+ * Decode untrusted proof bytes, then run the non-pairing checks; an SmdpError from either step
+ * is a rejection named by `label` (e.g. `norm proof`), anything else a bug that propagates.
+ */
+function decodeThenCheck<P, C>(label: string, decode: () => P, check: (proof: P) => C, reject: (reason: string) => C): C {
+  let proof: P;
   try {
-    proof = codec.decode(proofBytes, what);
+    proof = decode();
   } catch (e) {
-    if (e instanceof SmdpError) return blockRejected(`${kind} proof does not decode: ${e.code} at ${e.message}`);
+    if (e instanceof SmdpError) return reject(`${label} does not decode: ${e.code} at ${e.message}`);
     throw e; // a non-SmdpError from a decoder is a bug, not bad input: surface it
   }
   try {
-    return codec.verify(srs, st, proof);
+    return check(proof);
   } catch (e) {
     // Verifiers return rejections; the SRS lookups they make may still raise SRS_TOO_SMALL.
-    if (e instanceof SmdpError) return blockRejected(`${kind} proof: ${e.code} at ${e.message}`);
+    if (e instanceof SmdpError) return reject(`${label}: ${e.code} at ${e.message}`);
     throw e;
   }
+}
+
+function runCodec<K extends BlockProofKind>(kind: K, srs: Srs, st: BlockStatement, proofBytes: Uint8Array, what: string): BlockCheck {
+  const codec = BLOCK_PROOF_CODECS[kind] as BlockProofCodec<ProofOf<K>>;
+  return decodeThenCheck(
+    `${kind} proof`,
+    () => codec.decode(proofBytes, what),
+    (proof) => codec.verify(srs, st, proof),
+    blockRejected,
+  );
 }
 
 /** Decode a block's proof and discard it (the scan of `withPrefetchedG1`); throws as decode does. */
@@ -157,6 +170,40 @@ export function scanBlockProof(st: BlockStatement, proofBytes: Uint8Array): void
 export function verifyBlockProof(srs: Srs, st: BlockStatement, proofBytes: Uint8Array, what: string): BlockCheck {
   if (st.srsId !== srs.id) return blockRejected(`statement names SRS ${st.srsId}, verifying under SRS ${srs.id}`);
   return runCodec(blockProofKind(st.drift), srs, st, proofBytes, what);
+}
+
+/** The proof kinds that have proving units (several blocks, one proof). */
+type UnitProofKind = 'norm' | 'linf' | 'lowrank' | 'sparse-hidden';
+
+interface UnitProofCodec<P> {
+  /** Total decoder: throws only SmdpError. */
+  readonly decode: (bytes: Uint8Array, what: string) => P;
+  /** Non-pairing checks of the unit; never throws on a bad proof. */
+  readonly verify: (N: number, statements: readonly BlockStatement[], proof: P) => UnitCheck;
+}
+
+/** The decoded proof type of each unit kind. */
+interface UnitProofByKind {
+  readonly norm: NormUnitProof;
+  readonly linf: NormUnitProof;
+  readonly lowrank: LowRankUnitProof;
+  readonly 'sparse-hidden': SparseHiddenUnitProof;
+}
+
+const normUnitCodec: UnitProofCodec<NormUnitProof> = { decode: decodeNormUnitProof, verify: verifyNormUnit };
+
+/** The unit dispatch table: one entry per unit proof kind (the twin of BLOCK_PROOF_CODECS). */
+const UNIT_PROOF_CODECS: { readonly [K in UnitProofKind]: UnitProofCodec<UnitProofByKind[K]> } = {
+  norm: normUnitCodec,
+  linf: normUnitCodec,
+  lowrank: { decode: decodeLowRankUnitProof, verify: verifyLowRankUnit },
+  'sparse-hidden': { decode: decodeSparseHiddenUnitProof, verify: verifySparseHiddenUnit },
+};
+
+/** The unit kind a unit's statements call for (decided by block 0's drift spec), or null. */
+function unitProofKind(statements: readonly BlockStatement[]): UnitProofKind | null {
+  const kind = statements[0] === undefined ? null : blockProofKind(statements[0].drift);
+  return kind !== null && kind in UNIT_PROOF_CODECS ? (kind as UnitProofKind) : null;
 }
 
 /**
@@ -174,36 +221,27 @@ export function verifyRecordProof(srs: Srs, record: ProofRecord, what: string): 
   for (const st of record.statements) {
     if (st.srsId !== srs.id) return { valid: false, reason: `block ${st.blockIndex} of the unit names SRS ${st.srsId}, verifying under SRS ${srs.id}` };
   }
-  const kind = record.statements[0] === undefined ? null : blockProofKind(record.statements[0].drift);
-  if (kind !== 'norm' && kind !== 'linf' && kind !== 'lowrank' && kind !== 'sparse-hidden') return { valid: false, reason: `a proving unit of kind ${kind ?? '(no blocks)'}: only norm, linf, lowrank and hidden sparse blocks have unit proofs` };
-  let check: () => UnitCheck;
-  try {
-    if (kind === 'sparse-hidden') {
-      const proof = decodeSparseHiddenUnitProof(record.proofBytes, what);
-      check = () => verifySparseHiddenUnit(srs.N, record.statements, proof);
-    } else if (kind === 'lowrank') {
-      const proof = decodeLowRankUnitProof(record.proofBytes, what);
-      check = () => verifyLowRankUnit(srs.N, record.statements, proof);
-    } else {
-      const proof = decodeNormUnitProof(record.proofBytes, what);
-      check = () => verifyNormUnit(srs.N, record.statements, proof);
-    }
-  } catch (e) {
-    if (e instanceof SmdpError) return { valid: false, reason: `${kind} unit proof does not decode: ${e.code} at ${e.message}` };
-    throw e;
+  const kind = unitProofKind(record.statements);
+  if (kind === null) {
+    const found = record.statements[0] === undefined ? '(no blocks)' : blockProofKind(record.statements[0].drift);
+    return { valid: false, reason: `a proving unit of kind ${found}: only norm, linf, lowrank and hidden sparse blocks have unit proofs` };
   }
-  try {
-    return check();
-  } catch (e) {
-    if (e instanceof SmdpError) return { valid: false, reason: `${kind} unit proof: ${e.code} at ${e.message}` };
-    throw e;
-  }
+  return runUnitCodec(kind, srs, record.statements, record.proofBytes, what);
+}
+
+function runUnitCodec<K extends UnitProofKind>(kind: K, srs: Srs, statements: readonly BlockStatement[], proofBytes: Uint8Array, what: string): UnitCheck {
+  const codec = UNIT_PROOF_CODECS[kind] as UnitProofCodec<UnitProofByKind[K]>;
+  return decodeThenCheck(
+    `${kind} unit proof`,
+    () => codec.decode(proofBytes, what),
+    (proof) => codec.verify(srs.N, statements, proof),
+    (reason): UnitCheck => ({ valid: false, reason }),
+  );
 }
 
 /** Decode a record's proof and discard it (the scan of `withPrefetchedG1`); throws as decode does. */
 export function scanRecordProof(record: ProofRecord): void {
-  if ('statement' in record) scanBlockProof(record.statement, record.proofBytes);
-  else if (record.statements[0]?.drift.class === 'lowrank') decodeLowRankUnitProof(record.proofBytes, 'proof');
-  else if (record.statements[0]?.drift.class === 'sparse') decodeSparseHiddenUnitProof(record.proofBytes, 'proof');
-  else decodeNormUnitProof(record.proofBytes, 'proof');
+  if ('statement' in record) return scanBlockProof(record.statement, record.proofBytes);
+  const kind = unitProofKind(record.statements);
+  if (kind !== null) UNIT_PROOF_CODECS[kind].decode(record.proofBytes, 'proof');
 }

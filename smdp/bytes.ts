@@ -82,6 +82,20 @@ export class ByteWriter {
     return this.raw(encodeG1(p));
   }
 
+  /** u32 count ‖ count × scalar. */
+  scalars(xs: readonly bigint[]): this {
+    this.u32(xs.length);
+    for (const x of xs) this.scalar(x);
+    return this;
+  }
+
+  /** u32 count ‖ count × compressed G1. */
+  g1s(ps: readonly G1Point[]): this {
+    this.u32(ps.length);
+    for (const p of ps) this.g1(p);
+    return this;
+  }
+
   g2(p: G2Point): this {
     return this.raw(encodeG2(p));
   }
@@ -160,6 +174,22 @@ export class ByteReader {
   /** A point of a block proof: G1 membership deferred to the pairing check (`decodeProofG1`). */
   proofG1(field: string): G1Point {
     return decodeProofG1(this.raw(G1_BYTES, field), `${this.what}.${field}`);
+  }
+
+  /** The reader of `ByteWriter.scalars`: `field.length` (≤ max), then `field[i]`. */
+  scalars(field: string, max: number): bigint[] {
+    const n = this.count(`${field}.length`, max);
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++) out.push(this.scalar(`${field}[${i}]`));
+    return out;
+  }
+
+  /** The reader of `ByteWriter.g1s` for block-proof points (`proofG1`). */
+  proofG1s(field: string, max: number): G1Point[] {
+    const n = this.count(`${field}.length`, max);
+    const out: G1Point[] = [];
+    for (let i = 0; i < n; i++) out.push(this.proofG1(`${field}[${i}]`));
+    return out;
   }
 
   g2(field: string): G2Point {

@@ -51,14 +51,12 @@ import {
   isScalar,
   lowRankResidual,
   lowRankScale,
-  readG1s,
   residualEntryBound,
   statementProblem,
-  writeG1s,
   type LowRankFactors,
 } from './lowrank.ts';
-import { readRangeCommitments, readScalarList, writeRangeCommitments, writeScalarList, type BlockInput } from './norm.ts';
-import { MAX_UNIT_BLOCKS, unitShapeProblem, type UnitCheck } from './norm-unit.ts';
+import type { BlockInput } from './norm.ts';
+import { MAX_UNIT_BLOCKS, readRangeTileParts, unitShapeProblem, writeRangeTileParts, type UnitCheck } from './norm-unit.ts';
 import { commitRangeTiles, openRangeBits, proveRangeTiles, verifyRangeTiles, type RangeTilePart } from './range.ts';
 
 export const LOWRANK_UNIT_PROTOCOL = 'fti/unit/lowrank/v1';
@@ -284,23 +282,19 @@ export function verifyLowRankUnit(N: number, statements: readonly BlockStatement
 export function encodeLowRankUnitProof(p: LowRankUnitProof): Uint8Array {
   const w = new ByteWriter();
   w.g1(p.cB);
-  writeG1s(w, p.cA);
+  w.g1s(p.cA);
   w.u8(p.residual === null ? 0 : 1);
   if (p.residual !== null) {
-    w.u32(p.residual.tiles.length);
-    for (const tile of p.residual.tiles) {
-      writeRangeCommitments(w, tile);
-      writeScalarList(w, tile.bitEvals);
-    }
+    writeRangeTileParts(w, p.residual.tiles);
     writeSumcheck(w, p.residual.sumcheck);
   }
-  writeScalarList(w, p.b);
+  w.scalars(p.b);
   w.u32(p.a.length);
-  for (const at of p.a) writeScalarList(w, at);
-  writeScalarList(w, p.deltaAtPoint);
-  writeG1s(w, p.quotientsDelta);
-  writeG1s(w, p.quotientsA);
-  writeG1s(w, p.quotientsB);
+  for (const at of p.a) w.scalars(at);
+  w.scalars(p.deltaAtPoint);
+  w.g1s(p.quotientsDelta);
+  w.g1s(p.quotientsA);
+  w.g1s(p.quotientsB);
   return w.finish();
 }
 
@@ -308,24 +302,22 @@ export function encodeLowRankUnitProof(p: LowRankUnitProof): Uint8Array {
 export function decodeLowRankUnitProof(bytes: Uint8Array, what = 'proof'): LowRankUnitProof {
   const r = new ByteReader(bytes, what);
   const cB = r.g1('cB');
-  const cA = readG1s(r, 'cA', MAX_UNIT_BLOCKS);
+  const cA = r.proofG1s('cA', MAX_UNIT_BLOCKS);
   const flag = r.u8('residual.present');
   if (flag > 1) badInput('BAD_VALUE', `${what}.residual.present`, `expected 0 or 1, got ${flag}`);
   let residual: LowRankUnitProof['residual'] = null;
   if (flag === 1) {
-    const T = r.count('residual.tiles.length', MAX_UNIT_BLOCKS);
-    const tiles: RangeTilePart[] = [];
-    for (let k = 0; k < T; k++) tiles.push({ ...readRangeCommitments(r, `residual.tiles[${k}].`), bitEvals: readScalarList(r, `residual.tiles[${k}].bitEvals`, 256) });
+    const tiles = readRangeTileParts(r, 'residual.tiles');
     residual = { tiles, sumcheck: readSumcheck(r, 'residual.sumcheck') };
   }
-  const b = readScalarList(r, 'b', MAX_LOWRANK_WIDTH);
+  const b = r.scalars('b', MAX_LOWRANK_WIDTH);
   const T = r.count('a.length', MAX_UNIT_BLOCKS);
   const a: bigint[][] = [];
-  for (let t = 0; t < T; t++) a.push(readScalarList(r, `a[${t}]`, MAX_LOWRANK_WIDTH));
-  const deltaAtPoint = readScalarList(r, 'deltaAtPoint', MAX_UNIT_BLOCKS);
-  const quotientsDelta = readG1s(r, 'quotientsDelta', MAX_LOWRANK_QUOTIENTS);
-  const quotientsA = readG1s(r, 'quotientsA', MAX_LOWRANK_QUOTIENTS);
-  const quotientsB = readG1s(r, 'quotientsB', MAX_LOWRANK_QUOTIENTS);
+  for (let t = 0; t < T; t++) a.push(r.scalars(`a[${t}]`, MAX_LOWRANK_WIDTH));
+  const deltaAtPoint = r.scalars('deltaAtPoint', MAX_UNIT_BLOCKS);
+  const quotientsDelta = r.proofG1s('quotientsDelta', MAX_LOWRANK_QUOTIENTS);
+  const quotientsA = r.proofG1s('quotientsA', MAX_LOWRANK_QUOTIENTS);
+  const quotientsB = r.proofG1s('quotientsB', MAX_LOWRANK_QUOTIENTS);
   r.end();
   return { cB, cA, residual, b, a, deltaAtPoint, quotientsDelta, quotientsA, quotientsB };
 }

@@ -435,25 +435,6 @@ export function verifyLowRank(N: number, st: BlockStatement, proof: LowRankProof
   };
 }
 
-export function writeG1s(w: ByteWriter, ps: readonly G1Point[]): void {
-  w.u32(ps.length);
-  for (const p of ps) w.g1(p);
-}
-
-export function readG1s(r: ByteReader, field: string, max: number): G1Point[] {
-  const n = r.count(`${field}.length`, max);
-  const out: G1Point[] = [];
-  for (let i = 0; i < n; i++) out.push(r.proofG1(`${field}[${i}]`));
-  return out;
-}
-
-function readScalars(r: ByteReader, field: string, max: number): bigint[] {
-  const n = r.count(`${field}.length`, max);
-  const out: bigint[] = [];
-  for (let i = 0; i < n; i++) out.push(r.scalar(`${field}[${i}]`));
-  return out;
-}
-
 /**
  * Binary form: C_B ‖ C_A ‖ u8 residual present ‖ [range proof] ‖ u32 K ‖ a ‖ u32 K ‖ b ‖
  * Δ(ρ) ‖ three quotient lists (u32 count ‖ G1s). Points compressed, scalars 32-byte BE.
@@ -463,14 +444,11 @@ export function encodeLowRankProof(p: LowRankProof): Uint8Array {
   w.g1(p.cB).g1(p.cA);
   w.u8(p.residual === null ? 0 : 1);
   if (p.residual !== null) writeRangeProof(w, p.residual);
-  w.u32(p.a.length);
-  for (const x of p.a) w.scalar(x);
-  w.u32(p.b.length);
-  for (const x of p.b) w.scalar(x);
+  w.scalars(p.a).scalars(p.b);
   w.scalar(p.deltaAtPoint);
-  writeG1s(w, p.quotientsDelta);
-  writeG1s(w, p.quotientsA);
-  writeG1s(w, p.quotientsB);
+  w.g1s(p.quotientsDelta);
+  w.g1s(p.quotientsA);
+  w.g1s(p.quotientsB);
   return w.finish();
 }
 
@@ -482,12 +460,12 @@ export function decodeLowRankProof(bytes: Uint8Array, what = 'proof'): LowRankPr
   const present = r.u8('residual.present');
   if (present > 1) badInput('BAD_VALUE', `${what}.residual.present`, `expected 0 or 1, got ${present}`);
   const residual = present === 1 ? readRangeProof(r) : null;
-  const a = readScalars(r, 'a', MAX_LOWRANK_WIDTH);
-  const b = readScalars(r, 'b', MAX_LOWRANK_WIDTH);
+  const a = r.scalars('a', MAX_LOWRANK_WIDTH);
+  const b = r.scalars('b', MAX_LOWRANK_WIDTH);
   const deltaAtPoint = r.scalar('deltaAtPoint');
-  const quotientsDelta = readG1s(r, 'quotientsDelta', MAX_LOWRANK_QUOTIENTS);
-  const quotientsA = readG1s(r, 'quotientsA', MAX_LOWRANK_QUOTIENTS);
-  const quotientsB = readG1s(r, 'quotientsB', MAX_LOWRANK_QUOTIENTS);
+  const quotientsDelta = r.proofG1s('quotientsDelta', MAX_LOWRANK_QUOTIENTS);
+  const quotientsA = r.proofG1s('quotientsA', MAX_LOWRANK_QUOTIENTS);
+  const quotientsB = r.proofG1s('quotientsB', MAX_LOWRANK_QUOTIENTS);
   r.end();
   return { cB, cA, residual, a, b, deltaAtPoint, quotientsDelta, quotientsA, quotientsB };
 }

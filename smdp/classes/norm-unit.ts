@@ -34,7 +34,7 @@ import { blockVars, encodeDrift, unitTranscript, type BlockStatement } from '../
 import type { SumcheckProof } from '../sumcheck.ts';
 import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
 import type { BlockSummary } from './common.ts';
-import { entryBound, readRangeCommitments, readScalarList, refuseOutOfBound, writeRangeCommitments, writeScalarList, type BlockInput } from './norm.ts';
+import { entryBound, readRangeCommitments, refuseOutOfBound, writeRangeCommitments, type BlockInput } from './norm.ts';
 import { commitRangeTiles, impliedCommitmentsMatch, openRangeBits, proveRangeTiles, rangeWeights, verifyRangeTiles, type RangeTilePart } from './range.ts';
 import type { PendingAccumulator } from '../accumulator.ts';
 
@@ -168,30 +168,35 @@ export function verifyNormUnit(N: number, statements: readonly BlockStatement[],
  */
 export function encodeNormUnitProof(p: NormUnitProof): Uint8Array {
   const w = new ByteWriter();
-  w.u32(p.tiles.length);
-  for (const tile of p.tiles) {
-    writeRangeCommitments(w, tile);
-    writeScalarList(w, tile.bitEvals);
-  }
+  writeRangeTileParts(w, p.tiles);
   writeSumcheck(w, p.sumcheck);
-  w.u32(p.quotients.length);
-  for (const q of p.quotients) w.g1(q);
+  w.g1s(p.quotients);
   return w.finish();
 }
 
 /** Total decoder of `encodeNormUnitProof`'s bytes: throws only SmdpError. */
 export function decodeNormUnitProof(bytes: Uint8Array, what = 'proof'): NormUnitProof {
   const r = new ByteReader(bytes, what);
-  const T = r.count('tiles.length', MAX_UNIT_BLOCKS);
-  const tiles: RangeTilePart[] = [];
-  for (let k = 0; k < T; k++) {
-    const committed = readRangeCommitments(r, `tiles[${k}].`);
-    tiles.push({ ...committed, bitEvals: readScalarList(r, `tiles[${k}].bitEvals`, 256) });
-  }
+  const tiles = readRangeTileParts(r, 'tiles');
   const sumcheck = readSumcheck(r, 'sumcheck');
-  const k = r.count('quotients.length', 64);
-  const quotients: G1Point[] = [];
-  for (let i = 0; i < k; i++) quotients.push(r.proofG1(`quotients[${i}]`));
+  const quotients = r.proofG1s('quotients', 64);
   r.end();
   return { tiles, sumcheck, quotients };
+}
+
+/** u32 T ‖ T × (range commitments ‖ bit evaluations): the per-tile parts of a lockstep range proof. */
+export function writeRangeTileParts(w: ByteWriter, tiles: readonly RangeTilePart[]): void {
+  w.u32(tiles.length);
+  for (const tile of tiles) {
+    writeRangeCommitments(w, tile);
+    w.scalars(tile.bitEvals);
+  }
+}
+
+/** The reader of `writeRangeTileParts`; fields `field.length`, `field[k].bits…`. */
+export function readRangeTileParts(r: ByteReader, field: string): RangeTilePart[] {
+  const T = r.count(`${field}.length`, MAX_UNIT_BLOCKS);
+  const tiles: RangeTilePart[] = [];
+  for (let k = 0; k < T; k++) tiles.push({ ...readRangeCommitments(r, `${field}[${k}].`), bitEvals: r.scalars(`${field}[${k}].bitEvals`, 256) });
+  return tiles;
 }

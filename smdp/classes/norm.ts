@@ -134,62 +134,43 @@ export function verifyNormBound(N: number, st: BlockStatement, proof: NormProof)
 export function writeRangeProof(w: ByteWriter, p: RangeProof): void {
   writeRangeCommitments(w, p);
   writeSumcheck(w, p.sumcheck);
-  writeScalarList(w, p.bitEvals);
+  w.scalars(p.bitEvals);
 }
 
 export function readRangeProof(r: ByteReader): RangeProof {
   const { bitCommitments, squaredNorm } = readRangeCommitments(r, '');
   const sumcheck = readSumcheck(r, 'sumcheck');
-  const bitEvals = readScalarList(r, 'bitEvals', 256);
+  const bitEvals = r.scalars('bitEvals', 256);
   return { bitCommitments, squaredNorm, sumcheck, bitEvals };
 }
 
 /** u32 ℓ ‖ ℓ × G1 (bit commitments) ‖ u8 S present ‖ [S]: a range proof's committed part. */
 export function writeRangeCommitments(w: ByteWriter, p: Pick<RangeProof, 'bitCommitments' | 'squaredNorm'>): void {
-  w.u32(p.bitCommitments.length);
-  for (const c of p.bitCommitments) w.g1(c);
+  w.g1s(p.bitCommitments);
   w.u8(p.squaredNorm === null ? 0 : 1);
   if (p.squaredNorm !== null) w.scalar(Fr.create(p.squaredNorm));
 }
 
 /** The reader of `writeRangeCommitments`; `prefix` names the fields (e.g. `tiles[2].`). */
 export function readRangeCommitments(r: ByteReader, prefix: string): Pick<RangeProof, 'bitCommitments' | 'squaredNorm'> {
-  const ell = r.count(`${prefix}bits.length`, 256);
-  const bitCommitments: G1Point[] = [];
-  for (let j = 0; j < ell; j++) bitCommitments.push(r.proofG1(`${prefix}bits[${j}]`));
+  const bitCommitments = r.proofG1s(`${prefix}bits`, 256);
   const hasS = r.u8(`${prefix}squaredNorm.present`);
   if (hasS > 1) badInput('BAD_VALUE', `${r.what}.${prefix}squaredNorm.present`, `expected 0 or 1, got ${hasS}`);
   const squaredNorm = hasS === 1 ? r.scalar(`${prefix}squaredNorm`) : null;
   return { bitCommitments, squaredNorm };
 }
 
-/** u32 count ‖ count × scalar. */
-export function writeScalarList(w: ByteWriter, xs: readonly bigint[]): void {
-  w.u32(xs.length);
-  for (const e of xs) w.scalar(e);
-}
-
-export function readScalarList(r: ByteReader, field: string, max: number): bigint[] {
-  const m = r.count(`${field}.length`, max);
-  const out: bigint[] = [];
-  for (let j = 0; j < m; j++) out.push(r.scalar(`${field}[${j}]`));
-  return out;
-}
-
 export function encodeNormProof(p: NormProof): Uint8Array {
   const w = new ByteWriter();
   writeRangeProof(w, p.range);
-  w.u32(p.quotients.length);
-  for (const q of p.quotients) w.g1(q);
+  w.g1s(p.quotients);
   return w.finish();
 }
 
 export function decodeNormProof(bytes: Uint8Array, what = 'proof'): NormProof {
   const r = new ByteReader(bytes, what);
   const range = readRangeProof(r);
-  const k = r.count('quotients.length', 64);
-  const quotients: G1Point[] = [];
-  for (let i = 0; i < k; i++) quotients.push(r.proofG1(`quotients[${i}]`));
+  const quotients = r.proofG1s('quotients', 64);
   r.end();
   return { range, quotients };
 }

@@ -25,7 +25,7 @@ import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
 import { proveSumcheck, verifySumcheck, type SumcheckProof } from '../sumcheck.ts';
 import type { Transcript } from '../transcript.ts';
 import type { BlockSummary } from './common.ts';
-import { readScalarList, writeScalarList, type BlockInput } from './norm.ts';
+import type { BlockInput } from './norm.ts';
 import { MAX_UNIT_BLOCKS, unitShapeProblem, type UnitCheck } from './norm-unit.ts';
 import { HIDDEN_DEGREE, MAX_QUOTIENTS, checkSparseInput, hiddenSummand, sparseCombination, supportOf } from './sparse.ts';
 
@@ -151,10 +151,9 @@ export function encodeSparseHiddenUnitProof(p: SparseHiddenUnitProof): Uint8Arra
   w.u32(p.selectorCommitments.length);
   p.selectorCommitments.forEach((c, t) => w.g1(c).u32(p.claimedNonzeros[t]!));
   writeSumcheck(w, p.sumcheck);
-  writeScalarList(w, p.deltaEvals);
-  writeScalarList(w, p.selectorEvals);
-  w.u32(p.quotients.length);
-  for (const q of p.quotients) w.g1(q);
+  w.scalars(p.deltaEvals);
+  w.scalars(p.selectorEvals);
+  w.g1s(p.quotients);
   return w.finish();
 }
 
@@ -169,11 +168,9 @@ export function decodeSparseHiddenUnitProof(bytes: Uint8Array, what = 'proof'): 
     claimedNonzeros.push(r.u32(`claimedNonzeros[${t}]`));
   }
   const sumcheck = readSumcheck(r, 'sumcheck');
-  const deltaEvals = readScalarList(r, 'deltaEvals', MAX_UNIT_BLOCKS);
-  const selectorEvals = readScalarList(r, 'selectorEvals', MAX_UNIT_BLOCKS);
-  const count = r.count('quotients.length', MAX_QUOTIENTS);
-  const quotients: G1Point[] = [];
-  for (let i = 0; i < count; i++) quotients.push(r.proofG1(`quotients[${i}]`));
+  const deltaEvals = r.scalars('deltaEvals', MAX_UNIT_BLOCKS);
+  const selectorEvals = r.scalars('selectorEvals', MAX_UNIT_BLOCKS);
+  const quotients = r.proofG1s('quotients', MAX_QUOTIENTS);
   r.end();
   return { selectorCommitments, claimedNonzeros, sumcheck, deltaEvals, selectorEvals, quotients };
 }

@@ -312,8 +312,7 @@ export function encodeSparseHiddenProof(p: SparseHiddenProof): Uint8Array {
   w.g1(p.selectorCommitment).u32(p.claimedNonzeros);
   writeSumcheck(w, p.sumcheck);
   w.scalar(p.deltaEval).scalar(p.selectorEval);
-  w.u32(p.quotients.length);
-  for (const q of p.quotients) w.g1(q);
+  w.g1s(p.quotients);
   return w.finish();
 }
 
@@ -324,9 +323,7 @@ export function decodeSparseHiddenProof(bytes: Uint8Array, what = 'proof'): Spar
   const sumcheck = readSumcheck(r, 'sumcheck');
   const deltaEval = r.scalar('deltaEval');
   const selectorEval = r.scalar('selectorEval');
-  const count = r.count('quotients.length', MAX_QUOTIENTS);
-  const quotients: G1Point[] = [];
-  for (let i = 0; i < count; i++) quotients.push(r.proofG1(`quotients[${i}]`));
+  const quotients = r.proofG1s('quotients', MAX_QUOTIENTS);
   r.end();
   return { selectorCommitment, claimedNonzeros, sumcheck, deltaEval, selectorEval, quotients };
 }
