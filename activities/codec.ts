@@ -13,7 +13,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { recordStatements, type BlockRecord, type ProofRecord } from '../smdp/aggregate.ts';
+import type { BlockRecord, ProofRecord } from '../smdp/aggregate.ts';
 import { MAX_UNIT_BLOCKS } from '../smdp/classes/norm-unit.ts';
 import { ByteReader, ByteWriter } from '../smdp/bytes.ts';
 import { badInput } from '../smdp/errors.ts';
@@ -187,6 +187,3 @@ export function decodeProofRecord(bytes: Uint8Array, what = 'record'): ProofReco
   r.end();
   return { statements, proofBytes };
 }
-
-/** The statements of a stored record, for logs and errors. */
-export { recordStatements };

@@ -6,7 +6,7 @@
  */
 import type { BlockRecord, ProofRecord } from '../smdp/aggregate.ts';
 import { encodeBlockProof } from '../smdp/blocks.ts';
-import { encodeNormUnitProof, proveNormUnit, unitShapeProblem } from '../smdp/classes/norm-unit.ts';
+import { encodeNormUnitProof, hasUnitProof, proveNormUnit, unitShapeProblem } from '../smdp/classes/norm-unit.ts';
 import { encodeLowRankUnitProof, proveLowRankUnit } from '../smdp/classes/lowrank-unit.ts';
 import { encodeSparseHiddenUnitProof, proveSparseHiddenUnit } from '../smdp/classes/sparse-unit.ts';
 import { proveLowRank } from '../smdp/classes/lowrank.ts';
@@ -149,8 +149,7 @@ export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileW
     run = [];
   };
   for (const w of works) {
-    const d = w.input.drift;
-    const unitable = (d.class === 'norm' || d.class === 'linf' || d.class === 'lowrank' || (d.class === 'sparse' && !d.reveal)) && maxBlocks > 1;
+    const unitable = maxBlocks > 1 && hasUnitProof(w.input.drift);
     const prev = run[run.length - 1];
     if (prev !== undefined && (!unitable || unitShapeProblem([prev.input, w.input]) !== null)) flush();
     if (unitable) run.push(w);

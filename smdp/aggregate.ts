@@ -101,9 +101,7 @@ export function recordStatements(r: ProofRecord): readonly BlockStatement[] {
 
 /** The blocks in a list of records. */
 export function blockCount(records: readonly ProofRecord[]): number {
-  let n = 0;
-  for (const r of records) n += 'statement' in r ? 1 : r.statements.length;
-  return n;
+  return records.reduce((n, r) => n + recordStatements(r).length, 0);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import { blockRejected, type BlockCheck } from './classes/common.ts';
 import { verifyFree } from './classes/free.ts';
 import { decodeLowRankProof, encodeLowRankProof, verifyLowRank, type LowRankProof } from './classes/lowrank.ts';
 import { decodeNormProof, encodeNormProof, verifyNormBound, type NormProof } from './classes/norm.ts';
-import { decodeNormUnitProof, verifyNormUnit, type NormUnitProof, type UnitCheck } from './classes/norm-unit.ts';
+import { decodeNormUnitProof, hasUnitProof, verifyNormUnit, type NormUnitProof, type UnitCheck } from './classes/norm-unit.ts';
 import { decodeLowRankUnitProof, verifyLowRankUnit, type LowRankUnitProof } from './classes/lowrank-unit.ts';
 import { decodeSparseHiddenUnitProof, verifySparseHiddenUnit, type SparseHiddenUnitProof } from './classes/sparse-unit.ts';
 import type { ProofRecord } from './aggregate.ts';
@@ -202,8 +202,8 @@ const UNIT_PROOF_CODECS: { readonly [K in UnitProofKind]: UnitProofCodec<UnitPro
 
 /** The unit kind a unit's statements call for (decided by block 0's drift spec), or null. */
 function unitProofKind(statements: readonly BlockStatement[]): UnitProofKind | null {
-  const kind = statements[0] === undefined ? null : blockProofKind(statements[0].drift);
-  return kind !== null && kind in UNIT_PROOF_CODECS ? (kind as UnitProofKind) : null;
+  const drift = statements[0]?.drift;
+  return drift !== undefined && hasUnitProof(drift) ? (blockProofKind(drift) as UnitProofKind) : null;
 }
 
 /**

@@ -3,7 +3,7 @@
  * (PROTOCOLS §0): recompute every block commitment C_ft from the served weights, and the
  * SHA-256 of every frozen tensor and model file, and compare with what the certificate states.
  */
-import { recordStatements } from '../../smdp/aggregate.ts';
+import { blockCount, recordStatements } from '../../smdp/aggregate.ts';
 import { openModelReader } from '../../activities/safetensors-reader.ts';
 import { gatherTile } from '../../activities/certify.ts';
 import { quantize } from '../../model/quantize.ts';
@@ -68,7 +68,7 @@ any differs (each difference is listed).`,
       await ft.close();
     }
     const ok = mismatches.length === 0;
-    ctx.say(ok ? `match: ${ftPath} is what certificate ${cert.digest} certifies (${cert.blocks.reduce((n, b) => n + recordStatements(b).length, 0)} block commitments, ${cert.tensors.length} tensors)` : `MISMATCH (${mismatches.length}):\n  ${mismatches.join('\n  ')}`);
+    ctx.say(ok ? `match: ${ftPath} is what certificate ${cert.digest} certifies (${blockCount(cert.blocks)} block commitments, ${cert.tensors.length} tensors)` : `MISMATCH (${mismatches.length}):\n  ${mismatches.join('\n  ')}`);
     ctx.emit({ match: ok, certificate: cert.digest, mismatches });
     return ok ? EXIT_OK : EXIT_REJECTED;
   },

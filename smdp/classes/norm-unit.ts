@@ -61,6 +61,11 @@ function driftKey(d: BlockStatement['drift']): string {
   return Buffer.from(w.finish()).toString('hex');
 }
 
+/** Whether blocks of this drift spec can be proven in units: norm, linf, lowrank, hidden sparse. */
+export function hasUnitProof(d: BlockStatement['drift']): boolean {
+  return d.class === 'norm' || d.class === 'linf' || d.class === 'lowrank' || (d.class === 'sparse' && !d.reveal);
+}
+
 /**
  * Why these statements cannot form one proving unit, or null: 2..MAX_UNIT_BLOCKS blocks of one
  * tensor with one drift spec of a class that has unit proofs (norm, linf, lowrank, hidden
@@ -72,8 +77,7 @@ export function unitShapeProblem(sts: readonly Pick<BlockStatement, 'tensor' | '
   if (first === undefined || sts.length < 2) return `a unit has 2..${MAX_UNIT_BLOCKS} blocks, got ${sts.length}`;
   if (sts.length > MAX_UNIT_BLOCKS) return `a unit has at most ${MAX_UNIT_BLOCKS} blocks, got ${sts.length}`;
   const cls = first.drift.class;
-  const hiddenSparse = first.drift.class === 'sparse' && !first.drift.reveal;
-  if (cls !== 'norm' && cls !== 'linf' && cls !== 'lowrank' && !hiddenSparse) return `class ${cls}${cls === 'sparse' ? ' (revealed)' : ''} has no unit proof`;
+  if (!hasUnitProof(first.drift)) return `class ${cls}${cls === 'sparse' ? ' (revealed)' : ''} has no unit proof`;
   const key = driftKey(first.drift);
   const mu = blockVars(first);
   for (const [k, st] of sts.entries()) {

@@ -242,7 +242,7 @@ function rangeChallenges(t: Transcript, label: string, mu: number, ell: number, 
   const alphaPow = powers(alpha, ell);
   return {
     r,
-    boolCoeffs: thetaPow.flatMap((tp) => alphaPow.map((a) => (tiles === 1 ? a : Fr.mul(tp, a)))),
+    boolCoeffs: thetaPow.flatMap((tp) => alphaPow.map((a) => Fr.mul(tp, a))),
     squareCoeffs: thetaPow.map((tp) => Fr.mul(c, tp)),
   };
 }
@@ -258,7 +258,6 @@ export async function openRangeBits(ctx: ProverContext, bits: readonly Uint8Arra
   const tables = bits.map((b) => Array.from(b, (x) => (x ? 1n : 0n)));
   return openAt(ctx, combineVectors(lead === null ? tables : [lead, ...tables], eta), point);
 }
-
 
 /**
  * v = [eq, β_{0,0} … β_{T−1,ℓ−1}] ↦ eq·Σ_k a_k β_k(β_k−1) + Σ_t c_t·(Σ_j w_j β_{t,j} − B)²
