@@ -34,7 +34,7 @@ import { ByteReader, ByteWriter } from '../bytes.ts';
 import { badInput } from '../errors.ts';
 import { Fr, type G1Point } from '../field.ts';
 import { evaluateMle, powers } from '../mle.ts';
-import { openAt, type ProverContext } from '../pst.ts';
+import { combineVectors, combinedCommitmentTerms, openAt, powerCombine, type ProverContext } from '../pst.ts';
 import { blockVars, unitTranscript, type BlockStatement } from '../statement.ts';
 import type { SumcheckProof } from '../sumcheck.ts';
 import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
@@ -79,16 +79,6 @@ export interface LowRankUnitProof {
   readonly quotientsB: readonly G1Point[];
 }
 
-
-/** Σ_t c_t·v_t elementwise over field vectors of one length. */
-function combine(vs: readonly (readonly bigint[])[], cs: readonly bigint[]): bigint[] {
-  const out = new Array<bigint>(vs[0]!.length).fill(0n);
-  vs.forEach((v, t) => {
-    const c = cs[t]!;
-    for (let i = 0; i < v.length; i++) if (v[i] !== 0n) out[i] = Fr.add(out[i]!, Fr.mul(c, v[i]!));
-  });
-  return out;
-}
 
 const fr = (x: bigint): bigint => Fr.create(x);
 
@@ -154,9 +144,8 @@ export async function proveLowRankUnit(
   const zeta = tr.challenge('lowrank.zeta');
   const eta = tr.challenge('lowrank.eta');
   const xi = tr.challenge('lowrank.xi');
-  const T = inputs.length;
-  const openDelta = await openRangeBits(ctx, bits, eta, rho, combine(deltaFs, powers(zeta, T)));
-  const openA = await openAt(ctx, combine(Afs, powers(xi, T)), [...rhoL, ...rhoX]);
+  const openDelta = await openRangeBits(ctx, bits, eta, rho, combineVectors(deltaFs, zeta));
+  const openA = await openAt(ctx, combineVectors(Afs, xi), [...rhoL, ...rhoX]);
   const openB = await openAt(ctx, Bf, [...rhoY, ...rhoL]);
   return { statements, proof: { cB, cA, residual, b, a, deltaAtPoint, quotientsDelta: openDelta.quotients, quotientsA: openA.quotients, quotientsB: openB.quotients } };
 }
@@ -260,13 +249,13 @@ export function verifyLowRankUnit(N: number, statements: readonly BlockStatement
   const rhoX = rho.slice(muCols);
   const accDelta = openingAccumulator(N, termsDelta, valueDelta, rho, proof.quotientsDelta);
   // (ii) Σ_t ξ^t Ã_t(ρl, ρx);  (iii) B̃(ρy, ρl).
-  const xp = powers(xi, T);
-  let valueA = 0n;
-  proof.a.forEach((at, t) => (valueA = Fr.add(valueA, Fr.mul(xp[t]!, foldAt(at, rhoL)))));
   const accA = openingAccumulator(
     N,
-    proof.cA.map((point, t) => ({ point, scalar: xp[t]! })),
-    valueA,
+    combinedCommitmentTerms(proof.cA, xi),
+    powerCombine(
+      proof.a.map((at) => foldAt(at, rhoL)),
+      xi,
+    ),
     [...rhoL, ...rhoX],
     proof.quotientsA,
   );
