@@ -18,7 +18,7 @@ import { openingAccumulator } from '../accumulator.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
 import { Fr, frSigned, type G1Point } from '../field.ts';
 import { eqEval, eqTable, powers } from '../mle.ts';
-import { combineVectors, openAt, type ProverContext } from '../pst.ts';
+import { combineVectors, openAt, powerCombine, type ProverContext } from '../pst.ts';
 import { basisFor } from '../srs.ts';
 import { blockVars, unitTranscript, type BlockStatement } from '../statement.ts';
 import { readSumcheck, writeSumcheck } from '../sumcheck-codec.ts';
@@ -133,16 +133,15 @@ export function verifySparseHiddenUnit(N: number, statements: readonly BlockStat
   if (combined(ch, v) !== sc.finalClaim) return rejected('sparse: the final sumcheck claim does not match the blocks\' Δ(ρ), s(ρ)');
   for (let t = 0; t < T; t++) tr.absorbScalars('sparse.evals', [proof.deltaEvals[t]!, proof.selectorEvals[t]!]);
   const eta = tr.challenge('sparse.eta');
+  // Σ_t η^(2t)·(C_ft,t − C_base,t) + η^(2t+1)·C_s,t, opened to Σ_k η^k·v_{k+1} (v's order).
   const terms: { point: G1Point; scalar: bigint }[] = [];
-  let value = 0n;
   let pow = 1n;
   statements.forEach((st, t) => {
     const next = Fr.mul(pow, eta);
     terms.push({ point: st.cFt, scalar: pow }, { point: st.cBase, scalar: Fr.neg(pow) }, { point: cs[t]!, scalar: next });
-    value = Fr.add(value, Fr.add(Fr.mul(pow, proof.deltaEvals[t]!), Fr.mul(next, proof.selectorEvals[t]!)));
     pow = Fr.mul(next, eta);
   });
-  return { valid: true, accumulator: openingAccumulator(N, terms, value, sc.point, proof.quotients), summaries };
+  return { valid: true, accumulator: openingAccumulator(N, terms, powerCombine(v.slice(1), eta), sc.point, proof.quotients), summaries };
 }
 
 /** u32 T ‖ T × (C_s ‖ u32 k') ‖ sumcheck ‖ Δ(ρ) list ‖ s(ρ) list ‖ u32 count ‖ quotients. */
