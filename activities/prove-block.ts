@@ -160,7 +160,7 @@ export function groupUnits(works: readonly TileWork[], maxBlocks: number): TileW
 }
 
 /** Sizes of the units a run of `count` tiles splits into: ⌈count / max⌉ units, sizes within one of each other. */
-export function unitSizes(count: number, maxBlocks: number): number[] {
+function unitSizes(count: number, maxBlocks: number): number[] {
   const units = Math.ceil(count / maxBlocks);
   const out: number[] = [];
   let left = count;

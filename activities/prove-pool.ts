@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ProofRecord } from '../smdp/aggregate.ts';
+import { recordOf, type ProofRecord } from '../smdp/aggregate.ts';
 import { DriftPolicyViolation } from '../smdp/errors.ts';
 import type { G1Point } from '../smdp/field.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
@@ -158,8 +158,7 @@ export async function startProverPool(srs: Srs, size: number): Promise<BlockProv
     async prove(unit) {
       const res = await submit((id) => ({ id, op: 'prove', works: unit.map(tileWorkToWire) }));
       if (!('statements' in res)) throw new Error('proving worker answered a prove request without statements');
-      const statements = res.statements.map(statementFromWire);
-      return statements.length === 1 ? { statement: statements[0]!, proofBytes: res.proofBytes } : { statements, proofBytes: res.proofBytes };
+      return recordOf(res.statements.map(statementFromWire), res.proofBytes);
     },
     async commit(values) {
       const res = await submit((id) => ({ id, op: 'commit', values: Float64Array.from(values) }));

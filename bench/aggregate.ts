@@ -9,11 +9,8 @@
  */
 import { aggregateBlocks, type ProofRecord } from '../smdp/aggregate.ts';
 import { DEFAULT_UNIT_BLOCKS } from '../activities/certify.ts';
-import { unitSizes } from '../activities/prove-block.ts';
-import { encodeNormUnitProof, proveNormUnit } from '../smdp/classes/norm-unit.ts';
+import { groupUnits, proveUnit, type TileWork } from '../activities/prove-block.ts';
 import { decodeCertificate, encodeCertificate, provenTensorResult, sealCertificate } from '../smdp/certificate.ts';
-import { proveNormBound, type BlockInput } from '../smdp/classes/norm.ts';
-import { encodeBlockProof } from '../smdp/blocks.ts';
 import { selectBackend } from '../native/loader.ts';
 import { commitSmall, type ProverContext } from '../smdp/pst.ts';
 import type { Srs } from '../smdp/srs.ts';
@@ -25,22 +22,17 @@ const HEX0 = '0'.repeat(64);
 
 /**
  * A certificate of `blocks` norm tiles of one tensor, proven as `fti certify` proves them:
- * in units of up to `unitBlocks` tiles (`unitSizes`, the prover's even split; 1 = every tile
- * on its own).
+ * in units of up to `unitBlocks` tiles (`groupUnits`, `proveUnit`; 1 = every tile on its own).
  */
 export async function certificateOf(ctx: ProverContext, srs: Srs, blocks: number, muRows: number, muCols: number, unitBlocks: number = DEFAULT_UNIT_BLOCKS): Promise<{ json: string; blob: Uint8Array }> {
   const n = 1 << (muRows + muCols);
   const perBlock = 1n << 20n;
   const drift = { class: 'norm', maxSquaredNorm: perBlock * BigInt(n) * BigInt(blocks) } as const;
-  const records: ProofRecord[] = [];
-  let b = 0;
-  for (const size of unitSizes(blocks, unitBlocks)) {
-    const inputs: BlockInput[] = [];
-    const deltas: bigint[][] = [];
-    for (let k = 0; k < size; k++, b++) {
-      const base = seededInts(`agg/base/${b}`, n, 28);
-      deltas.push(Array.from(seededInts(`agg/delta/${b}`, n, 11), (x) => BigInt(x)));
-      inputs.push({
+  const works: TileWork[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const base = seededInts(`agg/base/${b}`, n, 28);
+    works.push({
+      input: {
         srsId: srs.id,
         job: 'bench-aggregate',
         tensor: 'layers.0.mlp.down.weight',
@@ -50,16 +42,12 @@ export async function certificateOf(ctx: ProverContext, srs: Srs, blocks: number
         fractionalBits: 24,
         drift,
         cBase: await commitSmall(ctx, base),
-      });
-    }
-    if (size === 1) {
-      const { statement, proof } = await proveNormBound(ctx, inputs[0]!, deltas[0]!);
-      records.push({ statement, proofBytes: encodeBlockProof({ kind: 'norm', proof }) });
-    } else {
-      const { statements, proof } = await proveNormUnit(ctx, inputs, deltas);
-      records.push({ statements, proofBytes: encodeNormUnitProof(proof) });
-    }
+      },
+      delta: Float64Array.from(seededInts(`agg/delta/${b}`, n, 11)),
+    });
   }
+  const records: ProofRecord[] = [];
+  for (const unit of groupUnits(works, unitBlocks)) records.push(await proveUnit(ctx, unit));
   const agg = aggregateBlocks(srs, records);
   if (!agg.ok) throw new Error(`bench: aggregation failed: ${agg.failing.reason}`);
   const cert = sealCertificate({

@@ -99,6 +99,11 @@ export function recordStatements(r: ProofRecord): readonly BlockStatement[] {
   return 'statement' in r ? [r.statement] : r.statements;
 }
 
+/** The record of statements sharing one proof: a block record for one, a unit record for more. */
+export function recordOf(statements: readonly BlockStatement[], proofBytes: Uint8Array): ProofRecord {
+  return statements.length === 1 ? { statement: statements[0]!, proofBytes } : { statements, proofBytes };
+}
+
 /** The blocks in a list of records. */
 export function blockCount(records: readonly ProofRecord[]): number {
   return records.reduce((n, r) => n + recordStatements(r).length, 0);

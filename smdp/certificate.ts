@@ -41,7 +41,7 @@ import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeG1, encodeG1 } from './encoding.ts';
 import { badInput } from './errors.ts';
 import type { G1Point } from './field.ts';
-import { MAX_FAN_IN, MIN_FAN_IN, recordStatements, type ProofRecord, type TensorAggregate } from './aggregate.ts';
+import { MAX_FAN_IN, MIN_FAN_IN, recordOf, recordStatements, type ProofRecord, type TensorAggregate } from './aggregate.ts';
 import { MAX_UNIT_BLOCKS } from './classes/norm-unit.ts';
 import { SRS_MAX_VARS, equalBytes, type SrsKind } from './srs.ts';
 import { MAX_NAME_BYTES, encodeStatement, readStatement, type BlockStatement, type DriftClassName, type DriftSpec, type ResidualSpec } from './statement.ts';
@@ -518,11 +518,8 @@ function parseBlob(blob: Uint8Array, what: string, canonical: boolean): DecodedB
       statements.push(statement);
     }
     const proofBytes = r.bytes(`blocks[${i}].proof`, MAX_PROOF_BYTES).slice();
-    if (T === 1) blocks.push({ statement: statements[0]!, proofBytes });
-    else {
-      units++;
-      blocks.push({ statements, proofBytes });
-    }
+    if (T > 1) units++;
+    blocks.push(recordOf(statements, proofBytes));
   }
   if (version === CERT_BLOB_VERSION_UNITS && units === 0) badInput('NON_CANONICAL', `${what}.version`, `a blob without proving units is version ${CERT_BLOB_VERSION}`);
   const accumulator: G1Point[] = [];
