@@ -891,12 +891,7 @@ async function genSparseHiddenUnit(): Promise<GeneratedCase[]> {
   add('incorrect_statement_revealed', sts.map((st) => ({ ...st, drift: { class: 'sparse', reveal: true, maxNonzeros: 3 } })), p, false);
   const bytes = encodeSparseHiddenUnitProof(p);
   const enc = sts.map(encodeStatement);
-  cases.push(['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)]);
-  cases.push(['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)]);
-  cases.push(['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)]);
-  cases.push(['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(p.selectorCommitments[1]!), G1_NOT_ON_CURVE), null)]);
-  cases.push(['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotients[0]!), G1_NOT_IN_SUBGROUP), false)]);
-  cases.push(['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(p.deltaEvals[0]!), bigintToBytes(R, 32)), null)]);
+  cases.push(...unitBytesCases(enc, bytes, { offCurve: p.selectorCommitments[1]!, outsideG1: p.quotients[0]!, scalar: p.deltaEvals[0]! }));
   return cases.map(([name, file]) => ({ fn, name, file }));
 }
 
@@ -969,13 +964,8 @@ async function genLowRankUnit(): Promise<GeneratedCase[]> {
   add('incorrect_residual_norm_under_reported', withL2.statements, { ...withL2.proof, residual: { ...l2r, tiles: l2r.tiles.map((tp, t) => (t === 0 ? { ...tp, squaredNorm: (tp.squaredNorm ?? 0n) - 1n } : tp)) } }, false);
   const bytes = encodeLowRankUnitProof(p);
   const enc = sts.map(encodeStatement);
-  cases.push(['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)]);
-  cases.push(['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)]);
-  cases.push(['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)]);
+  cases.push(...unitBytesCases(enc, bytes, { offCurve: p.cA[1]!, outsideG1: p.quotientsA[0]!, scalar: p.b[0]! }));
   cases.push(['malformed_factor_commitment_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.cB), G1_NOT_IN_SUBGROUP), null)]);
-  cases.push(['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotientsA[0]!), G1_NOT_IN_SUBGROUP), false)]);
-  cases.push(['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(p.cA[1]!), G1_NOT_ON_CURVE), null)]);
-  cases.push(['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(p.b[0]!), bigintToBytes(R, 32)), null)]);
   const flag = bytes.slice();
   flag[48 + 4 + 48 * p.cA.length] = 2; // residual.present
   cases.push(['malformed_proof_flag_byte', unitFile(enc, flag, null)]);
@@ -984,6 +974,22 @@ async function genLowRankUnit(): Promise<GeneratedCase[]> {
 
 function unitFile(statements: readonly Uint8Array[], proof: Uint8Array, output: boolean | null): VectorFile {
   return { input: { tau: TAU_DEC, statements: statements.map((b) => hex(b)), proof: hex(proof) }, output };
+}
+
+/**
+ * Bad bytes of a unit proof (the unit twin of `proofEncodingCases`): truncated, trailing,
+ * empty; one proof point replaced by a point off the curve (bad input) or outside G1 (decodes,
+ * rejected: the deferred subgroup check); one scalar replaced by r.
+ */
+function unitBytesCases(enc: readonly Uint8Array[], bytes: Uint8Array, at: { offCurve: G1Point; outsideG1: G1Point; scalar: bigint }): [string, VectorFile][] {
+  return [
+    ['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)],
+    ['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)],
+    ['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)],
+    ['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(at.offCurve), G1_NOT_ON_CURVE), null)],
+    ['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(at.outsideG1), G1_NOT_IN_SUBGROUP), false)],
+    ['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(at.scalar), bigintToBytes(R, 32)), null)],
+  ];
 }
 
 /** Proving units (classes/norm-unit.ts): three norm blocks, two linf blocks, and forgeries. */
@@ -1040,12 +1046,7 @@ async function genNormUnit(): Promise<GeneratedCase[]> {
   for (const [name, ss, proof] of tampered) add(name, ss, proof, false);
   const bytes = encodeNormUnitProof(p);
   const enc = sts.map(encodeStatement);
-  cases.push(['malformed_proof_truncated', unitFile(enc, dropLast(bytes), null)]);
-  cases.push(['malformed_proof_trailing_byte', unitFile(enc, appendZero(bytes), null)]);
-  cases.push(['malformed_proof_empty', unitFile(enc, new Uint8Array(0), null)]);
-  cases.push(['malformed_proof_point_not_on_curve', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotients[1]!), G1_NOT_ON_CURVE), null)]);
-  cases.push(['incorrect_proof_point_not_in_subgroup', unitFile(enc, replaceOnce(bytes, encodeG1(p.quotients[1]!), G1_NOT_IN_SUBGROUP), false)]);
-  cases.push(['malformed_proof_scalar_not_below_r', unitFile(enc, replaceOnce(bytes, encodeScalar(t1.bitEvals[0]!), bigintToBytes(R, 32)), null)]);
+  cases.push(...unitBytesCases(enc, bytes, { offCurve: p.quotients[1]!, outsideG1: p.quotients[1]!, scalar: t1.bitEvals[0]! }));
   const tooMany = bytes.slice();
   new DataView(tooMany.buffer).setUint32(0, 1025); // the tile count above MAX_UNIT_BLOCKS
   cases.push(['malformed_proof_tile_count_above_cap', unitFile(enc, tooMany, null)]);
